@@ -1,0 +1,85 @@
+import { Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+/**
+ * Every environment variable the gateway reads, with its rule. Defaults live in `app-config.ts` so
+ * that this class only says what a *given* value must look like.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @IsIn(['all', 'api', 'worker']) ROLE?: string;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9{}_.-]{1,64}$/, {
+    message: 'QUEUE_PREFIX may only contain letters, digits, {}, _, . and - (no ":")',
+  })
+  QUEUE_PREFIX?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl(URL_OPTS) IDN_BASE_URL?: string;
+  @ValidateIf((o: EnvironmentVariables) => o.IDN_BASE_URL !== undefined)
+  @IsString({ message: 'IDN_CLIENT_ID is required when IDN_BASE_URL is set' })
+  @MinLength(1)
+  IDN_CLIENT_ID?: string;
+  @ValidateIf((o: EnvironmentVariables) => o.IDN_BASE_URL !== undefined)
+  @IsString({ message: 'IDN_CLIENT_SECRET is required when IDN_BASE_URL is set' })
+  @MinLength(1)
+  IDN_CLIENT_SECRET?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsUrl(URL_OPTS) IDN_TOKEN_URL?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000) IDN_RATE_LIMIT_MAX?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) IDN_RATE_LIMIT_WINDOW_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000) IDN_TIMEOUT_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) SUBMIT_ATTEMPTS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) BACKOFF_BASE_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000) BACKOFF_MAX_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(31_536_000) DEDUPE_WINDOW_SECONDS?: number;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() CLIENTS_FILE?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8) DEV_CLIENT_SECRET?: string;
+  @ValidateIf(
+    (o: EnvironmentVariables) => o.CLIENTS_FILE !== undefined || o.TOKEN_SIGNING_SECRET !== undefined,
+  )
+  @IsString({ message: 'TOKEN_SIGNING_SECRET is required when CLIENTS_FILE is set' })
+  @MinLength(32, { message: 'TOKEN_SIGNING_SECRET must be at least 32 characters' })
+  TOKEN_SIGNING_SECRET?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024) BODY_LIMIT_BYTES?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000) SHUTDOWN_GRACE_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) SIMULATOR_PORT?: number;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_ID?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_SECRET?: string;
+
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) ADMIN_USER?: string;
+  @ValidateIf((o: EnvironmentVariables) => o.ADMIN_USER !== undefined)
+  @IsString({ message: 'ADMIN_PASSWORD is required when ADMIN_USER is set' })
+  @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' })
+  ADMIN_PASSWORD?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
+}
