@@ -17,8 +17,8 @@ import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
 
-/** Deeper than any valid body; stops recursion bombs before class-transformer walks them. */
-const MAX_DEPTH = 8;
+/** A valid body nests 9 levels (requestedForWithRequestedItems…accounts[i]); this stops recursion bombs before class-transformer walks them. */
+const MAX_DEPTH = 10;
 
 /**
  * The single validator used by the HTTP edge and by the worker's planner tests: shape (class-validator
