@@ -26,6 +26,9 @@ export interface AppConfig {
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
     readonly dedupeWindowSeconds: number;
+    /** How long finished jobs stay in BullMQ (the request's status record is kept separately). */
+    readonly completedJobRetentionSeconds: number;
+    readonly failedJobRetentionSeconds: number;
     readonly concurrency: number;
     readonly shutdownGraceMs: number;
   };
@@ -122,6 +125,8 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       backoffBaseMs,
       backoffMaxMs: Math.max(env.BACKOFF_MAX_MS ?? 300_000, backoffBaseMs),
       dedupeWindowSeconds: env.DEDUPE_WINDOW_SECONDS ?? 86_400,
+      completedJobRetentionSeconds: env.COMPLETED_JOB_RETENTION_SECONDS ?? 3_600,
+      failedJobRetentionSeconds: env.FAILED_JOB_RETENTION_SECONDS ?? 604_800,
       concurrency: env.WORKER_CONCURRENCY ?? 16,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 20_000,
     },
