@@ -3,6 +3,8 @@ import type { RunningSimulator } from '../../src/simulator';
 export interface HttpResult {
   readonly status: number;
   readonly headers: Headers;
+  // Bodies are asserted field by field, like supertest's `any`-typed `res.body`.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly body: any;
 }
 

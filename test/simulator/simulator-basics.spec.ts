@@ -46,9 +46,10 @@ describe('IdentityNow simulator basics', () => {
     const st = await status(sim, bearer, { 'requested-for': 'id-1', count: 'true' });
     expect(st.status).toBe(200);
     expect(st.headers.get('x-total-count')).toBe('2');
-    const role = st.body.find((e: { type: string }) => e.type === 'ROLE');
-    expect(role.clientMetadata).toEqual({ gatewaySubmissionId: 's-1' });
-    expect(role.accessRequestId).toBe(res.body.newRequests[0].accessRequestIds[0]);
+    const entries = st.body as { type: string; clientMetadata: unknown; accessRequestId: string }[];
+    const role = entries.find((e) => e.type === 'ROLE');
+    expect(role?.clientMetadata).toEqual({ gatewaySubmissionId: 's-1' });
+    expect(role?.accessRequestId).toBe(res.body.newRequests[0].accessRequestIds[0]);
     expect(sim.control.pairCount('GRANT_ACCESS|id-1|ROLE|role-1')).toBe(1);
   });
 
