@@ -26,6 +26,9 @@ export interface AppConfig {
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
     readonly dedupeWindowSeconds: number;
+    /** How long finished jobs stay in BullMQ (the request's status record is kept separately). */
+    readonly completedJobRetentionSeconds: number;
+    readonly failedJobRetentionSeconds: number;
     readonly concurrency: number;
     readonly shutdownGraceMs: number;
   };
@@ -36,7 +39,25 @@ export interface AppConfig {
     /** True when TOKEN_SIGNING_SECRET was not given and the dev key is derived from DEV_CLIENT_SECRET. */
     readonly tokenSigningSecretIsDerived: boolean;
   };
-  readonly simulator: { readonly port: number; readonly clientId: string; readonly clientSecret: string };
+  readonly simulator: {
+    readonly port: number;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    /** Interface of the standalone simulator (the embedded one always binds to loopback). */
+    readonly host: string;
+    /** Calls per client_id per window; 0 disables the limit (benchmarks). */
+    readonly rateLimitMax: number;
+    readonly rateLimitWindowMs: number;
+    readonly tokenTtlSeconds: number;
+    readonly tokenFormat: 'opaque' | 'jwt';
+    /** `/__sim/*` fault and record controls: on in development/test, off in production unless set. */
+    readonly controlApi: boolean;
+    /** Pending items reach their final state after this long; null = never. */
+    readonly completeAfterMs: number | null;
+    readonly rejectRate: number;
+    readonly latency: { readonly minMs: number; readonly maxMs: number } | null;
+    readonly errorRates: Readonly<Partial<Record<500 | 502 | 503 | 504, number>>>;
+  };
   readonly admin: { readonly user: string | undefined; readonly password: string | undefined };
   readonly logLevel: string;
 }
@@ -104,6 +125,8 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       backoffBaseMs,
       backoffMaxMs: Math.max(env.BACKOFF_MAX_MS ?? 300_000, backoffBaseMs),
       dedupeWindowSeconds: env.DEDUPE_WINDOW_SECONDS ?? 86_400,
+      completedJobRetentionSeconds: env.COMPLETED_JOB_RETENTION_SECONDS ?? 3_600,
+      failedJobRetentionSeconds: env.FAILED_JOB_RETENTION_SECONDS ?? 604_800,
       concurrency: env.WORKER_CONCURRENCY ?? 16,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 20_000,
     },
@@ -123,10 +146,42 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       port: env.SIMULATOR_PORT ?? 4010,
       clientId: env.SIMULATOR_CLIENT_ID ?? 'sim-client',
       clientSecret: env.SIMULATOR_CLIENT_SECRET ?? 'sim-secret',
+      host: env.SIMULATOR_HOST ?? '127.0.0.1',
+      rateLimitMax: env.SIMULATOR_RATE_LIMIT_MAX ?? 100,
+      rateLimitWindowMs: env.SIMULATOR_RATE_LIMIT_WINDOW_MS ?? 10_000,
+      tokenTtlSeconds: env.SIMULATOR_TOKEN_TTL_SECONDS ?? 749,
+      tokenFormat: (env.SIMULATOR_TOKEN_FORMAT ?? 'opaque') as 'opaque' | 'jwt',
+      controlApi:
+        env.SIMULATOR_CONTROL_API === undefined
+          ? nodeEnv !== 'production'
+          : env.SIMULATOR_CONTROL_API === 'true',
+      completeAfterMs:
+        env.SIMULATOR_COMPLETE_AFTER_MS === -1 ? null : (env.SIMULATOR_COMPLETE_AFTER_MS ?? 5_000),
+      rejectRate: env.SIMULATOR_REJECT_RATE === undefined ? 0.1 : Number(env.SIMULATOR_REJECT_RATE),
+      latency: parseSimulatorLatency(env.SIMULATOR_LATENCY_MS),
+      errorRates: parseSimulatorErrorRates(env.SIMULATOR_ERROR_RATES),
     },
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
     logLevel: env.LOG_LEVEL ?? 'info',
   };
+}
+
+/** `"50"` → fixed 50 ms; `"20-200"` → uniform between 20 and 200 ms. */
+function parseSimulatorLatency(v: string | undefined): AppConfig['simulator']['latency'] {
+  if (v === undefined) return null;
+  const [min = '0', max = min] = v.split('-');
+  return { minMs: Number(min), maxMs: Math.max(Number(min), Number(max)) };
+}
+
+/** `"500:0.01,503:0.02"` → `{ 500: 0.01, 503: 0.02 }` (format checked in env.schema.ts). */
+function parseSimulatorErrorRates(v: string | undefined): AppConfig['simulator']['errorRates'] {
+  if (v === undefined) return {};
+  const rates: Partial<Record<500 | 502 | 503 | 504, number>> = {};
+  for (const pair of v.split(',')) {
+    const [status, rate] = pair.split(':');
+    rates[Number(status) as 500 | 502 | 503 | 504] = Number(rate);
+  }
+  return rates;
 }
 
 /** The one place that reads `process.env`. */

@@ -57,6 +57,8 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) BACKOFF_BASE_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000) BACKOFF_MAX_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(31_536_000) DEDUPE_WINDOW_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(31_536_000) COMPLETED_JOB_RETENTION_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(31_536_000) FAILED_JOB_RETENTION_SECONDS?: number;
 
   @IsOptional() @Transform(emptyToUndefined) @IsString() CLIENTS_FILE?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(8) DEV_CLIENT_SECRET?: string;
@@ -74,6 +76,25 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) SIMULATOR_PORT?: number;
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_ID?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_SECRET?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_HOST?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000) SIMULATOR_RATE_LIMIT_MAX?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) SIMULATOR_RATE_LIMIT_WINDOW_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400) SIMULATOR_TOKEN_TTL_SECONDS?: number;
+  @IsOptional() @IsIn(['opaque', 'jwt']) SIMULATOR_TOKEN_FORMAT?: string;
+  @IsOptional() @IsIn(['true', 'false']) SIMULATOR_CONTROL_API?: string;
+  /** `-1` = pending items never complete on their own. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(-1) @Max(86_400_000) SIMULATOR_COMPLETE_AFTER_MS?: number;
+  @IsOptional()
+  @Matches(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'SIMULATOR_REJECT_RATE must be a number between 0 and 1' })
+  SIMULATOR_REJECT_RATE?: string;
+  @IsOptional()
+  @Matches(/^\d+(-\d+)?$/, { message: 'SIMULATOR_LATENCY_MS must be "<ms>" or "<min>-<max>"' })
+  SIMULATOR_LATENCY_MS?: string;
+  @IsOptional()
+  @Matches(/^(50[0234]:(0(\.\d+)?|1(\.0+)?))(,50[0234]:(0(\.\d+)?|1(\.0+)?))*$/, {
+    message: 'SIMULATOR_ERROR_RATES must look like "500:0.01,503:0.02" (statuses 500, 502, 503, 504)',
+  })
+  SIMULATOR_ERROR_RATES?: string;
 
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) ADMIN_USER?: string;
   @ValidateIf((o: EnvironmentVariables) => o.ADMIN_USER !== undefined)

@@ -1,0 +1,153 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import type {
+  AccessItem,
+  AccessRequestBody,
+  AccountSelection,
+  Metadata,
+  PerIdentityItem,
+  PerIdentityRequest,
+} from './access-request.types';
+import {
+  AccessRequestDto,
+  type AccessRequestItemDto,
+  type RequestedItemDtoRefDto,
+} from './dto/access-request.dto';
+import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
+
+export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
+
+/** Deeper than any valid body; stops recursion bombs before class-transformer walks them. */
+const MAX_DEPTH = 8;
+
+/**
+ * The single validator used by the HTTP edge and by the worker's planner tests: shape (class-validator
+ * on the DTOs, unknown fields rejected), then IdentityNow's cross-field rules, then normalisation into
+ * the plain body that is queued (dates in UTC `Z`, ids trimmed, nulls dropped).
+ */
+export function validateAccessRequest(body: unknown, opts: RuleOptions): ValidationResult {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, messages: ['the request body must be a JSON object (an IdentityNow AccessRequest)'] };
+  }
+  if (depthExceeds(body, MAX_DEPTH)) {
+    return { ok: false, messages: [`the request body is nested deeper than ${MAX_DEPTH} levels`] };
+  }
+  const dto = plainToInstance(AccessRequestDto, body, { enableImplicitConversion: false });
+  const errors = validateSync(dto, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+  });
+  if (errors.length > 0) return { ok: false, messages: flattenErrors(errors, '') };
+  const problems = checkIdentityNowRules(dto, opts);
+  if (problems.length > 0) return { ok: false, messages: problems };
+  return { ok: true, value: normalise(dto) };
+}
+
+function depthExceeds(value: unknown, budget: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (budget === 0) return true;
+  for (const v of Object.values(value)) {
+    if (depthExceeds(v, budget - 1)) return true;
+  }
+  return false;
+}
+
+function flattenErrors(errors: readonly ValidationError[], parentPath: string): string[] {
+  const out: string[] = [];
+  for (const e of errors) {
+    const isIndex = /^\d+$/.test(e.property);
+    const path =
+      parentPath === ''
+        ? e.property
+        : isIndex
+          ? `${parentPath}[${e.property}]`
+          : `${parentPath}.${e.property}`;
+    for (const [rule, message] of Object.entries(e.constraints ?? {})) {
+      out.push(rewrite(rule, message, e.property, path));
+    }
+    if (e.children !== undefined && e.children.length > 0) out.push(...flattenErrors(e.children, path));
+  }
+  return out;
+}
+
+/** class-validator names only the last property; our messages name the whole path. */
+function rewrite(rule: string, message: string, property: string, path: string): string {
+  if (rule === 'whitelistValidation')
+    return `${path} is not a field of an IdentityNow access request; remove it`;
+  if (rule === 'nestedValidation') return `${path} must be an object or an array of objects`;
+  if (message.startsWith(`${property} `) || message.startsWith(`${property}.`))
+    return path + message.slice(property.length);
+  const each = `each value in ${property} `;
+  if (message.startsWith(each)) return `each value in ${path} ${message.slice(each.length)}`;
+  return `${path}: ${message}`;
+}
+
+const utc = (v: string | undefined): string | undefined =>
+  v === undefined ? undefined : new Date(v).toISOString();
+
+function meta(m: Metadata | undefined): Metadata | undefined {
+  return m === undefined ? undefined : { ...m };
+}
+
+/** Absent optional fields stay absent in job data (and upstream), instead of `undefined`. */
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function normaliseItem(i: AccessRequestItemDto): AccessItem {
+  return dropUndefined({
+    type: i.type,
+    id: i.id.trim(),
+    comment: i.comment,
+    clientMetadata: meta(i.clientMetadata),
+    startDate: utc(i.startDate),
+    removeDate: utc(i.removeDate),
+    assignmentId: i.assignmentId?.trim() ?? undefined,
+    nativeIdentity: i.nativeIdentity?.trim() ?? undefined,
+  });
+}
+
+function normaliseSelection(s: RequestedItemDtoRefDto['accountSelection']): AccountSelection[] | undefined {
+  if (s == null) return undefined;
+  return s.map((sel) =>
+    dropUndefined({
+      sourceId: sel.sourceId ?? undefined,
+      accounts: sel.accounts?.map((a) =>
+        dropUndefined({ accountUuid: a.accountUuid ?? undefined, nativeIdentity: a.nativeIdentity }),
+      ),
+    }),
+  );
+}
+
+function normalisePerIdentityItem(i: RequestedItemDtoRefDto): PerIdentityItem {
+  return dropUndefined({
+    type: i.type,
+    id: i.id.trim(),
+    comment: i.comment,
+    clientMetadata: meta(i.clientMetadata),
+    startDate: utc(i.startDate),
+    removeDate: utc(i.removeDate),
+    accountSelection: normaliseSelection(i.accountSelection),
+  });
+}
+
+function normalise(dto: AccessRequestDto): AccessRequestBody {
+  if (dto.requestedForWithRequestedItems != null) {
+    const targets: PerIdentityRequest[] = dto.requestedForWithRequestedItems.map((t) => ({
+      identityId: t.identityId.trim(),
+      requestedItems: t.requestedItems.map(normalisePerIdentityItem),
+    }));
+    return dropUndefined({
+      requestType: 'GRANT_ACCESS' as const,
+      clientMetadata: meta(dto.clientMetadata),
+      requestedForWithRequestedItems: targets,
+    });
+  }
+  return dropUndefined({
+    requestType: dto.requestType ?? 'GRANT_ACCESS',
+    requestedFor: (dto.requestedFor ?? []).map((id) => id.trim()),
+    requestedItems: (dto.requestedItems ?? []).map(normaliseItem),
+    clientMetadata: meta(dto.clientMetadata),
+  });
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { policyViolations } from '../auth/client-policy';
+import type { GatewayClient } from '../auth/gateway-client';
+import {
+  ForbiddenError,
+  InvalidRequestError,
+  NotFoundError,
+  UnsupportedMediaTypeError,
+} from '../common/gateway.errors';
+import type { SubmissionJobData } from '../queue/submission-job';
+import { RequestRecordStore } from '../tracking/request-record.store';
+import type { RequestRecord } from '../tracking/request-record';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { GATEWAY_META, type AccessRequestBody } from './access-request.types';
+import { validateAccessRequest } from './access-request.validator';
+import { IdempotencyService } from './idempotency.service';
+import { expandPairs } from './pairs';
+import { QuotaService } from './quota.service';
+import { SubmissionProducer } from './submission.producer';
+
+export interface AcceptedBody {
+  trackingId: string;
+  state: 'QUEUED';
+  statusUrl: string;
+}
+
+export interface AcceptInput {
+  client: GatewayClient;
+  body: unknown;
+  contentType: string | undefined;
+  idempotencyKey: string | undefined;
+  requestId: string;
+  traceparent: string | undefined;
+}
+
+export interface AcceptResult {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+export const statusPath = (trackingId: string): string => `/v3/access-requests/${trackingId}`;
+
+/**
+ * The accept path: validate, authorise, de-duplicate retries of the same call (Idempotency-Key),
+ * apply the client's quota, enqueue. A 202 is returned only once the job is in Redis.
+ */
+@Injectable()
+export class AccessRequestsService {
+  constructor(
+    private readonly producer: SubmissionProducer,
+    private readonly idempotency: IdempotencyService,
+    private readonly quota: QuotaService,
+    private readonly records: RequestRecordStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async accept(input: AcceptInput): Promise<AcceptResult> {
+    if (input.contentType === undefined || !/^application\/json\b/i.test(input.contentType)) {
+      throw new UnsupportedMediaTypeError(['Content-Type must be application/json']);
+    }
+    const now = new Date();
+    const result = validateAccessRequest(input.body, { now });
+    if (!result.ok) throw new InvalidRequestError(result.messages);
+    const denied = policyViolations(input.client, result.value);
+    if (denied.length > 0) throw new ForbiddenError(denied);
+
+    let idem: { key: string; bodyHash: string } | undefined;
+    if (input.idempotencyKey !== undefined) {
+      const start = await this.idempotency.begin(input.client.id, input.idempotencyKey, input.body);
+      if (start.kind === 'replay') return { status: start.status, body: start.body, replayed: true };
+      idem = start;
+    }
+    try {
+      await this.quota.consume(input.client);
+      const trackingId = randomUUID();
+      await this.producer.enqueue(this.jobData(trackingId, now, result.value, input));
+      const body: AcceptedBody = { trackingId, state: 'QUEUED', statusUrl: statusPath(trackingId) };
+      if (idem !== undefined) {
+        // The job is queued: a failure to record the replay must not turn the 202 into an error.
+        await this.idempotency.complete(idem.key, idem.bodyHash, 202, body).catch(() => undefined);
+      }
+      return { status: 202, body, replayed: false };
+    } catch (e) {
+      if (idem !== undefined) await this.idempotency.abandon(idem.key);
+      throw e;
+    }
+  }
+
+  async status(client: GatewayClient, trackingId: string): Promise<RequestRecord> {
+    const notFound = new NotFoundError([`no access request ${trackingId} for client ${client.id}`]);
+    if (!/^[0-9a-f-]{36}$/i.test(trackingId)) throw notFound;
+    const record = await this.records.get(trackingId);
+    if (record !== undefined) {
+      // Another client's request is indistinguishable from a missing one.
+      if (record.clientId !== client.id) throw notFound;
+      return record;
+    }
+    const job = await this.producer.find(trackingId);
+    if (job === undefined || job.data.clientId !== client.id) throw notFound;
+    return {
+      trackingId,
+      clientId: job.data.clientId,
+      state: 'QUEUED',
+      createdAt: job.data.acceptedAt,
+      updatedAt: job.data.acceptedAt,
+      attempts: job.attemptsMade,
+      pairs: expandPairs(job.data.request).map((p) => ({
+        requestedFor: p.identityId,
+        type: p.item.type,
+        id: p.item.id,
+        requestType: p.requestType,
+        outcome: 'PENDING',
+      })),
+    };
+  }
+
+  private jobData(
+    trackingId: string,
+    now: Date,
+    request: AccessRequestBody,
+    input: AcceptInput,
+  ): SubmissionJobData {
+    // The calling app goes into IdentityNow's trail; it is never taken from the caller's body.
+    request.clientMetadata = { ...request.clientMetadata, [GATEWAY_META.clientId]: input.client.id };
+    return {
+      v: 1,
+      trackingId,
+      clientId: input.client.id,
+      acceptedAt: now.toISOString(),
+      request,
+      requestId: input.requestId,
+      ...(input.traceparent !== undefined &&
+      /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(input.traceparent)
+        ? { traceparent: input.traceparent }
+        : {}),
+    };
+  }
+
+  get bodyLimitBytes(): number {
+    return this.config.http.bodyLimitBytes;
+  }
+}

@@ -1,0 +1,102 @@
+import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+
+/**
+ * IdentityNow takes ISO-8601 date-times; we insist on an explicit time and offset so that "when" is
+ * never guessed from a server's time zone. A bare date or a local time is rejected.
+ */
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+export function parseIsoDateTime(value: string): Date | undefined {
+  const m = ISO_DATE_TIME.exec(value);
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, s] = m;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return undefined;
+  // Reject dates JavaScript would silently roll over (2026-02-30 → March 2).
+  const month = Number(mo);
+  const day = Number(d);
+  const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s ?? '0') > 59) return undefined;
+  return date;
+}
+
+export function IsIsoDateTimeWithOffset(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isIsoDateTimeWithOffset',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: (args: ValidationArguments) =>
+          args.value === ''
+            ? `${args.property} must not be an empty string (omit the field instead)`
+            : `${args.property} must be an ISO-8601 date-time with a time and a UTC offset, e.g. 2030-01-31T17:00:00Z`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && parseIsoDateTime(value) !== undefined,
+      },
+    });
+  };
+}
+
+/** A string with at least one non-blank character: IdentityNow rejects empty strings; omit the field. */
+export function IsNonBlankString(options?: ValidationOptions & { maxLength?: number }): PropertyDecorator {
+  const maxLength = options?.maxLength ?? 255;
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isNonBlankString',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: (args: ValidationArguments) => {
+          const each = options?.each === true ? 'each value in ' : '';
+          if (typeof args.value !== 'string' && options?.each !== true)
+            return `${args.property} must be a string`;
+          return `${each}${args.property} must be a non-empty string of at most ${maxLength} characters`;
+        },
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && value.trim().length > 0 && value.length <= maxLength,
+      },
+    });
+  };
+}
+
+/** IdentityNow's `clientMetadata`: a flat map of string to string (reserved keys: see identitynow.rules.ts). */
+export function IsClientMetadata(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isClientMetadata',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: (args: ValidationArguments) => describeMetadataProblem(args.property, args.value) ?? '',
+        ...options,
+      },
+      validator: { validate: (value: unknown) => describeMetadataProblem('', value) === undefined },
+    });
+  };
+}
+
+const MAX_METADATA_ENTRIES = 64;
+
+function describeMetadataProblem(property: string, value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `${property} must be an object mapping strings to strings`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_METADATA_ENTRIES) {
+    return `${property} may have at most ${MAX_METADATA_ENTRIES} entries`;
+  }
+  for (const [key, v] of entries) {
+    if (key.length === 0 || key.length > 255) return `${property} keys must be 1 to 255 characters`;
+    if (typeof v !== 'string') return `${property}.${key} must be a string`;
+    if (v.length > 4000) return `${property}.${key} must be at most 4000 characters`;
+  }
+  return undefined;
+}

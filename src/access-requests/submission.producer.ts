@@ -1,0 +1,77 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { REDIS } from '../redis/redis.module';
+import { UnavailableError } from '../common/gateway.errors';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import {
+  SUBMISSION_BACKOFF_TYPE,
+  SUBMISSION_JOB_NAME,
+  SUBMISSION_QUEUE,
+  type SubmissionJobData,
+} from '../queue/submission-job';
+
+/** A 503 must come back within a second when Redis is away, never a hang. */
+const ENQUEUE_TIMEOUT_MS = 800;
+const RETRY_AFTER_SECONDS = 5;
+
+export interface QueuedJob {
+  readonly data: SubmissionJobData;
+  readonly attemptsMade: number;
+}
+
+/** The only code that adds jobs (and the only file under access-requests/ that knows BullMQ). */
+@Injectable()
+export class SubmissionProducer {
+  constructor(
+    @InjectQueue(SUBMISSION_QUEUE) private readonly queue: Queue<SubmissionJobData>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // The queue is registered on this same connection (app.module.ts), so its state is the queue's.
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  async enqueue(data: SubmissionJobData): Promise<void> {
+    if (this.redis.status !== 'ready') throw this.unavailable();
+    const { attempts, backoffBaseMs, completedJobRetentionSeconds, failedJobRetentionSeconds } =
+      this.config.submission;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(this.unavailable());
+      }, ENQUEUE_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([
+        this.queue.add(SUBMISSION_JOB_NAME, data, {
+          // The tracking id is the job id: BullMQ then refuses a second job with the same id.
+          jobId: data.trackingId,
+          attempts,
+          backoff: { type: SUBMISSION_BACKOFF_TYPE, delay: backoffBaseMs },
+          removeOnComplete: { age: completedJobRetentionSeconds },
+          removeOnFail: { age: failedJobRetentionSeconds },
+        }),
+        timeout,
+      ]);
+    } catch (e) {
+      if (e instanceof UnavailableError) throw e;
+      throw this.unavailable();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async find(trackingId: string): Promise<QueuedJob | undefined> {
+    const job = await this.queue.getJob(trackingId);
+    if (job === undefined) return undefined;
+    return { data: job.data, attemptsMade: job.attemptsMade };
+  }
+
+  private unavailable(): UnavailableError {
+    return new UnavailableError(
+      ['the request queue (Redis) is unavailable; nothing was accepted, retry after the indicated delay'],
+      RETRY_AFTER_SECONDS,
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { type DynamicModule, Logger, type LoggerService, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule, type AppModuleOptions } from './app.module';
+import { errorResponse } from './common/error-response';
+import { HttpExceptionFilter, mapError } from './common/http-exception.filter';
+import type { AppConfig } from './config/app-config';
+
+export interface GatewayOptions extends AppModuleOptions {
+  readonly logger?: LoggerService | false;
+  /** Extra providers/modules tests or main may add (kept generic on purpose). */
+  readonly modules?: readonly (Type | DynamicModule)[];
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Builds the Nest application for a given configuration (main.ts and tests share this). */
+export async function createGateway(
+  config: AppConfig,
+  options: GatewayOptions = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    // Keep a caller's request id if it sends a sane one, so logs line up across services.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, {
+      ...options,
+      extraModules: [...(options.extraModules ?? []), ...(options.modules ?? [])],
+    }),
+    adapter,
+    { logger: options.logger ?? new Logger(), abortOnError: false },
+  );
+  app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
+  // Errors raised by Fastify itself (body parsing, size limits, unknown media types) never reach
+  // Nest's filters; give them the same IdentityNow-shaped body.
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.setErrorHandler((err, request, reply) => {
+    const mapped = mapError(err, config.http.bodyLimitBytes);
+    void reply
+      .status(mapped.status)
+      .headers(mapped.headers)
+      .send(errorResponse(mapped.status, mapped.texts, request.id));
+  });
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.enableShutdownHooks();
+
+  if (config.role !== 'worker') {
+    const doc = new DocumentBuilder()
+      .setTitle('access-request-gateway')
+      .setDescription(
+        'Validates, de-duplicates, throttles and durably submits SailPoint IdentityNow access requests. ' +
+          'POST /v3/access-requests takes the same body as IdentityNow v3.',
+      )
+      .setVersion('1')
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'client secret, or a token from POST /oauth/token',
+      })
+      .build();
+    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
+      jsonDocumentUrl: 'docs-json',
+    });
+  }
+  return app;
+}

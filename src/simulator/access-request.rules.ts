@@ -1,0 +1,205 @@
+import { IDN_V3_SCHEMAS } from './idn-schemas.generated';
+import { describeSchemaErrors, OpenApiValidator } from './openapi-schema';
+
+export type RequestType = 'GRANT_ACCESS' | 'REVOKE_ACCESS' | 'MODIFY_ACCESS';
+export type ItemType = 'ACCESS_PROFILE' | 'ROLE' | 'ENTITLEMENT';
+
+/** One identity × one item of a submitted request, as the simulator stores it. */
+export interface SubmittedPair {
+  readonly identityId: string;
+  readonly type: ItemType;
+  readonly id: string;
+  readonly comment: string | null;
+  readonly clientMetadata: Readonly<Record<string, string>> | null;
+  readonly startDate: string | null;
+  readonly removeDate: string | null;
+  readonly assignmentId: string | null;
+  readonly nativeIdentity: string | null;
+}
+
+export interface NormalizedRequest {
+  readonly requestType: RequestType;
+  readonly clientMetadata: Readonly<Record<string, string>> | null;
+  /** Identities in submission order, each with its items (duplicates inside the request collapsed). */
+  readonly identities: readonly { readonly identityId: string; readonly pairs: readonly SubmittedPair[] }[];
+}
+
+export type RuleResult =
+  | { readonly ok: true; readonly request: NormalizedRequest }
+  | { readonly ok: false; readonly messages: readonly string[] };
+
+/** IdentityNow's documented caps when any entitlement is requested. */
+export const MAX_ENTITLEMENTS_PER_REQUEST = 25;
+export const MAX_IDENTITIES_WITH_ENTITLEMENTS = 10;
+
+const ALT_FORM = 'AccessRequestWithRequestedForWithRequestedItems';
+
+function buildValidator(): OpenApiValidator {
+  const accessRequest = IDN_V3_SCHEMAS.AccessRequest as Record<string, unknown>;
+  // The spec lists requestedFor and requestedItems as required, yet documents
+  // requestedForWithRequestedItems as the alternative that is used "when requestedFor and
+  // requestedItems are not separately provided". The alternative form is checked against the same
+  // schema without that `required`.
+  const alt = Object.fromEntries(Object.entries(accessRequest).filter(([k]) => k !== 'required'));
+  return new OpenApiValidator({ components: { schemas: { ...IDN_V3_SCHEMAS, [ALT_FORM]: alt } } });
+}
+
+let validator: OpenApiValidator | undefined;
+/** Compiles the schemas once (the first compile takes a few hundred ms; do it at start-up). */
+export function getValidator(): OpenApiValidator {
+  validator ??= buildValidator();
+  return validator;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function metadata(v: unknown): Readonly<Record<string, string>> | null {
+  return isRecord(v) ? (v as Record<string, string>) : null;
+}
+
+/** Validates a cancel body against the official `CancelAccessRequest` schema. */
+export function checkCancelRequest(body: unknown): string[] {
+  const res = getValidator().validateSchema('CancelAccessRequest', body);
+  return describeSchemaErrors(res.errors).map((p) => p.message);
+}
+
+/**
+ * Checks a `POST /v3/access-requests` body against the official v3 schema and the business rules that
+ * IdentityNow enforces with a 400 (see shared/reference/identitynow.md), and normalises it into pairs.
+ * `tokenIdentityId` is the identity behind the caller's token (self-revoke is refused).
+ */
+export function checkAccessRequest(body: unknown, tokenIdentityId: string | null, now: number): RuleResult {
+  const alt = isRecord(body) && Array.isArray(body.requestedForWithRequestedItems);
+  const schemaResult = getValidator().validateSchema(alt ? ALT_FORM : 'AccessRequest', body);
+  if (!schemaResult.valid) {
+    return { ok: false, messages: describeSchemaErrors(schemaResult.errors).map((p) => p.message) };
+  }
+  const b = body as Record<string, unknown>;
+  const messages: string[] = [];
+  const requestType = (str(b.requestType) ?? 'GRANT_ACCESS') as RequestType;
+
+  let identities: { identityId: string; items: { raw: Record<string, unknown>; at: string }[] }[];
+  if (alt) {
+    if (b.requestedFor !== undefined || b.requestedItems !== undefined) {
+      messages.push(
+        'requestedForWithRequestedItems can only be used when requestedFor and requestedItems are not provided',
+      );
+    }
+    if (requestType !== 'GRANT_ACCESS') {
+      messages.push(`requestedForWithRequestedItems is only supported for GRANT_ACCESS, not ${requestType}`);
+    }
+    const groups = b.requestedForWithRequestedItems as Record<string, unknown>[];
+    if (groups.length === 0) messages.push('requestedForWithRequestedItems must have at least 1 item(s)');
+    identities = groups.map((g, gi) => {
+      const items = (g.requestedItems as Record<string, unknown>[]).map((raw, ii) => ({
+        raw,
+        at: `requestedForWithRequestedItems[${gi}].requestedItems[${ii}]`,
+      }));
+      if (items.length === 0) {
+        messages.push(`requestedForWithRequestedItems[${gi}].requestedItems must have at least 1 item(s)`);
+      }
+      return { identityId: g.identityId as string, items };
+    });
+  } else {
+    const requestedFor = b.requestedFor as string[];
+    const items = (b.requestedItems as Record<string, unknown>[]).map((raw, i) => ({
+      raw,
+      at: `requestedItems[${i}]`,
+    }));
+    if (requestedFor.length === 0) messages.push('requestedFor must have at least 1 item(s)');
+    identities = requestedFor.map((identityId) => ({ identityId, items }));
+  }
+
+  for (const [i, g] of identities.entries()) {
+    if (g.identityId.trim() === '') messages.push(`requestedFor[${i}] must not be empty`);
+  }
+  const distinctIdentities = new Set(identities.map((g) => g.identityId));
+  const allItems = identities.flatMap((g) => g.items);
+  const entitlementIds = new Set(
+    allItems.filter((x) => x.raw.type === 'ENTITLEMENT').map((x) => x.raw.id as string),
+  );
+
+  for (const { raw, at } of alt ? allItems : (identities[0]?.items ?? [])) {
+    if ((raw.id as string).trim() === '') messages.push(`${at}.id must not be empty`);
+    const removeDate = str(raw.removeDate);
+    if (removeDate !== null && Date.parse(removeDate) <= now) {
+      messages.push(`${at}.removeDate must be a future date-time (got ${removeDate})`);
+    }
+    if (requestType === 'REVOKE_ACCESS') {
+      const comment = str(raw.comment);
+      if (comment === null || comment.trim() === '') {
+        messages.push(`${at}.comment is required for REVOKE_ACCESS`);
+      }
+      if (raw.startDate !== undefined) messages.push(`${at}.startDate is not allowed for REVOKE_ACCESS`);
+    }
+  }
+
+  if (entitlementIds.size > 0) {
+    if (entitlementIds.size > MAX_ENTITLEMENTS_PER_REQUEST) {
+      messages.push(
+        `at most ${MAX_ENTITLEMENTS_PER_REQUEST} entitlements can be requested in one request (got ${entitlementIds.size})`,
+      );
+    }
+    if (distinctIdentities.size > MAX_IDENTITIES_WITH_ENTITLEMENTS) {
+      messages.push(
+        `at most ${MAX_IDENTITIES_WITH_ENTITLEMENTS} identities can be requested for when entitlements are requested (got ${distinctIdentities.size})`,
+      );
+    }
+  }
+  if (requestType === 'REVOKE_ACCESS') {
+    if (distinctIdentities.size !== 1) {
+      messages.push(
+        `REVOKE_ACCESS requires exactly one identity in requestedFor (got ${distinctIdentities.size})`,
+      );
+    }
+    if (entitlementIds.size > 1) {
+      messages.push(`REVOKE_ACCESS allows at most 1 entitlement per request (got ${entitlementIds.size})`);
+    }
+    if (tokenIdentityId !== null && distinctIdentities.has(tokenIdentityId)) {
+      messages.push('REVOKE_ACCESS does not support self request (requestedFor is the caller itself)');
+    }
+  }
+  if (messages.length > 0) return { ok: false, messages };
+
+  const seen = new Set<string>();
+  const normalized: { identityId: string; pairs: SubmittedPair[] }[] = [];
+  for (const g of identities) {
+    let group = normalized.find((n) => n.identityId === g.identityId);
+    if (group === undefined) {
+      group = { identityId: g.identityId, pairs: [] };
+      normalized.push(group);
+    }
+    for (const { raw } of g.items) {
+      const key = `${g.identityId}|${String(raw.type)}|${String(raw.id)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      group.pairs.push({
+        identityId: g.identityId,
+        type: raw.type as ItemType,
+        id: raw.id as string,
+        comment: str(raw.comment),
+        clientMetadata: metadata(raw.clientMetadata),
+        startDate: str(raw.startDate),
+        removeDate: str(raw.removeDate),
+        assignmentId: str(raw.assignmentId),
+        nativeIdentity: str(raw.nativeIdentity),
+      });
+    }
+  }
+  return {
+    ok: true,
+    request: { requestType, clientMetadata: metadata(b.clientMetadata), identities: normalized },
+  };
+}
+
+/** Compiles the validators now, so the first submit does not pay for it. */
+export function warmUpValidators(): void {
+  checkAccessRequest({}, null, 0);
+  checkCancelRequest({});
+}

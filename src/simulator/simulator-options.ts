@@ -1,0 +1,30 @@
+import type { AppConfig } from '../config/app-config';
+import { DEFAULT_SIM_CLIENTS } from './simulator.server';
+import type { SimLogEvent, SimulatorOptions } from './simulator.types';
+
+/**
+ * Simulator options from the validated configuration: one PAT client with SIMULATOR_CLIENT_ID /
+ * SIMULATOR_CLIENT_SECRET (what the gateway's IdentityNow client uses when IDN_BASE_URL is unset) plus
+ * the API-authority client `sim-api-client` / `sim-api-secret`.
+ *
+ * `standalone` selects SIMULATOR_HOST and SIMULATOR_PORT; embedded use binds a free loopback port.
+ */
+export function simulatorOptionsFromConfig(
+  config: AppConfig,
+  extra: { readonly standalone?: boolean; readonly logger?: (event: SimLogEvent) => void } = {},
+): SimulatorOptions {
+  const s = config.simulator;
+  const apiClients = DEFAULT_SIM_CLIENTS.filter((c) => c.kind === 'api' && c.clientId !== s.clientId);
+  return {
+    host: extra.standalone === true ? s.host : '127.0.0.1',
+    port: extra.standalone === true ? s.port : 0,
+    clients: [{ clientId: s.clientId, clientSecret: s.clientSecret, kind: 'pat' }, ...apiClients],
+    tokenFormat: s.tokenFormat,
+    tokenTtlSeconds: s.tokenTtlSeconds,
+    rateLimit: { max: s.rateLimitMax, windowMs: s.rateLimitWindowMs },
+    progression: { completeAfterMs: s.completeAfterMs, rejectRate: s.rejectRate },
+    faults: { latency: s.latency, errorRates: s.errorRates },
+    controlApi: s.controlApi,
+    ...(extra.logger === undefined ? {} : { logger: extra.logger }),
+  };
+}

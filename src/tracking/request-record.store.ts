@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { REDIS } from '../redis/redis.module';
+import { redisKey } from '../redis/redis.keys';
+import type { RequestRecord } from './request-record';
+
+/**
+ * A request's status, written by the worker as it progresses and read by the API. Kept at least as
+ * long as the dedupe window, so a DUPLICATE can always name a holder whose status still exists.
+ */
+@Injectable()
+export class RequestRecordStore {
+  private readonly prefix: string;
+  private readonly ttlSeconds: number;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.prefix = config.redis.prefix;
+    this.ttlSeconds = Math.max(config.submission.dedupeWindowSeconds, 86_400);
+  }
+
+  key(trackingId: string): string {
+    return redisKey(this.prefix, 'request', trackingId);
+  }
+
+  async get(trackingId: string): Promise<RequestRecord | undefined> {
+    const raw = await this.redis.get(this.key(trackingId));
+    return raw === null ? undefined : (JSON.parse(raw) as RequestRecord);
+  }
+
+  async put(record: RequestRecord): Promise<void> {
+    await this.redis.set(this.key(record.trackingId), JSON.stringify(record), 'EX', this.ttlSeconds);
+  }
+}

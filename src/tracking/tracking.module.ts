@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { RequestRecordStore } from './request-record.store';
+
+@Module({ providers: [RequestRecordStore], exports: [RequestRecordStore] })
+export class TrackingModule {}

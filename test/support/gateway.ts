@@ -1,0 +1,31 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createGateway, type GatewayOptions } from '../../src/app.factory';
+import { loadConfig, type AppConfig } from '../../src/config/app-config';
+
+export interface TestGateway {
+  readonly app: NestFastifyApplication;
+  readonly config: AppConfig;
+  /** For supertest: `request(gw.server)`. */
+  readonly server: ReturnType<NestFastifyApplication['getHttpServer']>;
+  close(): Promise<void>;
+}
+
+/** A gateway in this process, on a private Redis, configured only through `env`. */
+export async function startGateway(
+  env: Record<string, string | undefined>,
+  options: GatewayOptions = {},
+): Promise<TestGateway> {
+  const config = loadConfig({ NODE_ENV: 'test', ROLE: 'api', LOG_LEVEL: 'silent', ...env });
+  const app = await createGateway(config, { logger: false, ...options });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    config,
+    server: app.getHttpServer(),
+    close: () => app.close(),
+  };
+}
+
+/** A future instant, as IdentityNow wants for removeDate. */
+export const future = (days = 30): string => new Date(Date.now() + days * 86_400_000).toISOString();
