@@ -259,6 +259,30 @@ describe('IdentityNowClient against the IdentityNow simulator (real HTTP, real R
     expect(JSON.stringify(e)).not.toContain('definitely-wrong-secret');
   });
 
+  it('two processes sharing a budget equal to IdentityNow’s limit never see a 429, whatever the backlog', async () => {
+    // The simulator enforces its own sliding window per client_id on arrival times. Our window counts
+    // each call from grant until it finished (≥ its arrival), so even an equal budget holds although
+    // calls arrive with different delays (here: a cold start makes the first ones slow).
+    sim.control.setRateLimit({ max: 20, windowMs: 1000 });
+    const env = { IDN_RATE_LIMIT_MAX: '20', IDN_RATE_LIMIT_WINDOW_MS: '1000', QUEUE_PREFIX: '{budget}' };
+    const stacks = [stack({}, env), stack({}, env)];
+    let remaining = 70;
+    await Promise.all(
+      stacks.flatMap((s) =>
+        Array.from({ length: 6 }, async () => {
+          while (remaining > 0) {
+            remaining -= 1;
+            await s.client.listAccessRequestStatus({ 'requested-for': 'id-budget' });
+          }
+        }),
+      ),
+    );
+    const calls = sim.control.records({ operation: 'status' }).calls;
+    expect(calls).toHaveLength(70);
+    expect(calls.filter((c) => c.status === 429)).toEqual([]);
+    expect(stacks[0]!.limiter.stats().granted + stacks[1]!.limiter.stats().granted).toBe(70);
+  });
+
   it('every API call takes budget from the global limiter; token calls do not', async () => {
     const granted = limiter.stats().granted;
     sim.control.clearRecords();
