@@ -61,8 +61,8 @@ function trackingList(v: unknown): IdnAccessRequestTracking[] {
 }
 
 /**
- * The only code that speaks IdentityNow HTTP. Every call: take one unit of the global budget, get a
- * token, send (keep-alive, IDN_TIMEOUT_MS), classify in one place. On 401: invalidate the token,
+ * The only code that speaks IdentityNow HTTP. Every call: have a token, take one unit of the global
+ * budget, send (keep-alive, IDN_TIMEOUT_MS), classify in one place. On 401: invalidate the token,
  * refresh once and retry once (the retry takes budget too); a second 401 is IdnAuthConfigError. On
  * 429: pause every process for Retry-After, then throw IdnRateLimitedError; the caller (BullMQ
  * processor) decides how to wait without consuming an attempt.
@@ -170,38 +170,48 @@ export class IdentityNowClient implements OnModuleDestroy {
   ): Promise<IdnHttpResponse> {
     try {
       for (let attempt = 0; ; attempt += 1) {
-        await this.limiter.acquire(opts.signal, operation);
-        const token = await this.tokens.getToken();
-        const started = Date.now();
+        // Token first, budget second, then send at once: the window counts a call when it is granted,
+        // so a token fetch between grant and send would make calls reach IdentityNow later than
+        // counted, bunching them into its next window. The second getToken() is a cache hit unless the
+        // token expired while waiting for budget.
+        await this.tokens.getToken();
+        const grant = await this.limiter.acquire(opts.signal, operation);
         let res: IdnHttpResponse | undefined;
         let problem: IdnError | undefined;
+        let token: string;
         try {
-          res = await sendIdn({
+          token = await this.tokens.getToken();
+          const started = Date.now();
+          try {
+            res = await sendIdn({
+              operation,
+              dispatcher: this.dispatcher,
+              url: `${this.baseUrl}${path}`,
+              method,
+              headers: {
+                authorization: `Bearer ${token}`,
+                accept: 'application/json',
+                ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+              },
+              body,
+              timeoutMs: this.config.idn.timeoutMs,
+              signal: opts.signal,
+            });
+            problem = classifyResponse(res, { operation });
+          } catch (err) {
+            problem = classifyError(err, { operation, timeoutMs: this.config.idn.timeoutMs });
+          }
+          this.emit({
             operation,
-            dispatcher: this.dispatcher,
-            url: `${this.baseUrl}${path}`,
-            method,
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: 'application/json',
-              ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            },
-            body,
-            timeoutMs: this.config.idn.timeoutMs,
-            signal: opts.signal,
+            outcome: problem?.kind ?? 'ok',
+            status: res?.status,
+            statusClass: statusClass(res?.status),
+            durationMs: Date.now() - started,
+            attempt,
           });
-          problem = classifyResponse(res, { operation });
-        } catch (err) {
-          problem = classifyError(err, { operation, timeoutMs: this.config.idn.timeoutMs });
+        } finally {
+          await this.limiter.complete(grant);
         }
-        this.emit({
-          operation,
-          outcome: problem?.kind ?? 'ok',
-          status: res?.status,
-          statusClass: statusClass(res?.status),
-          durationMs: Date.now() - started,
-          attempt,
-        });
         if (problem === undefined && res !== undefined) return res;
         if (problem instanceof IdnUnauthorizedError) {
           if (attempt === 0) {

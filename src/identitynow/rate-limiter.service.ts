@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { redisKey } from '../redis/redis.keys';
 import { type IdnOperation, IdnRateLimitedError } from './identitynow.errors';
 import { IDN_RATE_LIMITER_OPTIONS, IDN_REDIS, type IdnRedis } from './identitynow.tokens';
 
@@ -10,7 +11,8 @@ import { IDN_RATE_LIMITER_OPTIONS, IDN_REDIS, type IdnRedis } from './identityno
  * ms), KEYS[2] = paused-until (ms). Time comes from Redis `TIME`, so clocks of different hosts never
  * disagree about the window. A grant is counted in every closed interval [t - window, t]: entries
  * with score < now - window have left; a new one is admitted only while fewer than `max` remain, so no
- * interval of `window` ms ever holds more than `max` grants.
+ * interval of `window` ms ever holds more than `max` grants. `complete()` later moves an entry to the
+ * time its call finished (see there).
  * Returns {granted(1|0), grantedAt or waitMs, paused(1|0)}.
  */
 const ACQUIRE_LUA = `
@@ -33,6 +35,22 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, n - max, 'WITHSCORES')
 local wait = tonumber(oldest[#oldest]) + window + 1 - now
 if wait < 1 then wait = 1 end
 return {0, wait, 0}
+`;
+
+/**
+ * KEYS[1] = grant log, ARGV[1] = the grant's member, ARGV[2] = window. Moves a finished call's entry
+ * from its grant time to now (Redis time): the call reached IdentityNow somewhere in between, so the
+ * entry now leaves the window no earlier than IdentityNow's own window forgets the call.
+ */
+const COMPLETE_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
+  return {1, now, 0}
+end
+return {0, now, 0}
 `;
 
 /** KEYS[1] = paused-until. Extends (never shortens) the pause to now + ARGV[1] ms; returns the ms left. */
@@ -70,6 +88,8 @@ export interface AcquireResult {
   readonly grantedAt: number;
   /** How long this acquire waited. */
   readonly waitedMs: number;
+  /** Identifies the grant for {@link RateLimiterService.complete}. */
+  readonly id: string;
 }
 
 export interface RateLimiterStats {
@@ -136,6 +156,7 @@ export class RateLimiterService {
   private seq = 0;
   private readonly counters = { granted: 0, denied: 0, waitedMs: 0, pausedMs: 0, pausesSet: 0, gaveUp: 0 };
   private static readonly acquireScript = new Sha1Script(ACQUIRE_LUA);
+  private static readonly completeScript = new Sha1Script(COMPLETE_LUA);
   private static readonly pauseScript = new Sha1Script(PAUSE_LUA);
   private static readonly pauseLeftScript = new Sha1Script(PAUSE_LEFT_LUA);
 
@@ -145,8 +166,8 @@ export class RateLimiterService {
     @Optional() @Inject(IDN_RATE_LIMITER_OPTIONS) options?: Partial<RateLimiterOptions>,
   ) {
     const prefix = config.redis.prefix;
-    this.windowKey = `${prefix}:idn:rl`;
-    this.pauseKey = `${prefix}:idn:paused-until`;
+    this.windowKey = redisKey(prefix, 'idn', 'rl');
+    this.pauseKey = redisKey(prefix, 'idn', 'paused-until');
     this.max = config.idn.rateLimitMax;
     this.windowMs = config.idn.rateLimitWindowMs;
     this.options = {
@@ -184,7 +205,7 @@ export class RateLimiterService {
       );
       if (granted === 1) {
         this.counters.granted += 1;
-        return { grantedAt: value, waitedMs: Date.now() - started };
+        return { grantedAt: value, waitedMs: Date.now() - started, id: member };
       }
       this.counters.denied += 1;
       const elapsed = Date.now() - started;
@@ -206,6 +227,30 @@ export class RateLimiterService {
         if (paused === 1) this.counters.pausedMs += slept;
         else this.counters.waitedMs += slept;
       }
+    }
+  }
+
+  /**
+   * Marks a granted call as finished (answered, failed or timed out): its entry then counts from now
+   * instead of from its grant. Why: the window admits a call when the oldest counted call is `window`
+   * old, but IdentityNow counts arrivals, and network/scheduling delays differ per call; a slow call
+   * granted at t can arrive after a fast one granted at t + window, and both would sit in one of
+   * IdentityNow's windows. Counting each call until it finished (≥ its arrival) closes that gap
+   * whenever a call takes less than one window (IDN_TIMEOUT_MS ≤ IDN_RATE_LIMIT_WINDOW_MS, the
+   * defaults). Costs one round trip and ~one call latency per slot; never throws (a missed update
+   * leaves the grant time, the plain sliding window).
+   * Returns the Redis time of completion, or undefined if the entry had already left the window.
+   */
+  async complete(grant: Pick<AcquireResult, 'id'>): Promise<number | undefined> {
+    try {
+      const [updated, now] = await this.run(
+        RateLimiterService.completeScript,
+        [this.windowKey],
+        [grant.id, String(this.windowMs)],
+      );
+      return updated === 1 ? now : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -114,6 +114,25 @@ describe('RateLimiterService (real Redis, two instances on two connections = two
     expect(await a.zcard(l.windowKey)).toBe(1);
   });
 
+  it('complete() counts a call from when it finished, so a slow call holds its slot longer', async () => {
+    const cfg = config('{rl5}', 1, 300);
+    const one = new RateLimiterService(cfg, a);
+    const two = new RateLimiterService(cfg, b);
+    const g = await one.acquire();
+    // The call "takes" 200 ms before it finishes.
+    await new Promise((r) => setTimeout(r, 200));
+    const done = await one.complete(g);
+    expect(done).toBeGreaterThanOrEqual(g.grantedAt + 200);
+    expect(await a.zscore(one.windowKey, g.id)).toBe(String(done));
+    // The next call (another process) is admitted only after the finished call's window has passed.
+    const next = await two.acquire();
+    expect(next.grantedAt).toBeGreaterThan(done! + 300);
+    // An entry that already left the window is not brought back.
+    await a.zrem(one.windowKey, next.id);
+    expect(await two.complete(next)).toBeUndefined();
+    expect(await a.zscore(one.windowKey, next.id)).toBeNull();
+  });
+
   it('writes only keys under QUEUE_PREFIX and recovers when Redis forgot its scripts', async () => {
     const cfg = config('{rl4}', 5, 1000);
     const l = new RateLimiterService(cfg, a);
