@@ -19,8 +19,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = new Logger('main');
-  const { app, close } = await bootstrap(config, logger);
-  await app.listen({ port: config.http.port, host: '0.0.0.0' });
+  const gateway = await bootstrap(config, logger);
+  await gateway.app.listen({ port: config.http.port, host: '0.0.0.0' });
   logger.log(
     `access-request-gateway (role ${config.role}) listening on port ${config.http.port}; OpenAPI at /docs`,
   );
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.submission.shutdownGraceMs + 10_000);
     hardStop.unref();
-    close().then(
+    gateway.close().then(
       () => process.exit(0),
       (e: unknown) => {
         logger.error(`error during shutdown: ${e instanceof Error ? e.message : String(e)}`);
