@@ -35,7 +35,11 @@ if n < max then
   return {1, now, 0}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, n - max, 'WITHSCORES')
-local wait = tonumber(oldest[#oldest]) + window + 1 - now
+-- A call still in flight may complete any moment: its slot frees a window after that at the earliest.
+-- Sleeping until this lower bound never wakes a waiter late, whatever happens meanwhile.
+local s = tonumber(oldest[#oldest])
+if s > now then s = now end
+local wait = s + window + 1 - now
 if wait < 1 then wait = 1 end
 return {0, wait, 0}
 `;
