@@ -54,7 +54,8 @@ describe('RateLimiterService (real Redis, two instances on two connections = two
           remaining -= 1;
           const g = await l.acquire();
           grants.push(g.grantedAt);
-          // The "call" finishes at once.
+          // The "call" takes 0–30 ms, so waiters often find the slot they wait for still in flight.
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
           await l.complete(g);
         }
       }),
