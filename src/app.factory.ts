@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
 import { type DynamicModule, Logger, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
-import { errorResponse } from './common/error-response';
-import { HttpExceptionFilter, mapError } from './common/http-exception.filter';
+import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
 
 export interface GatewayOptions extends AppModuleOptions {
@@ -39,21 +39,16 @@ export async function createGateway(
     adapter,
     { logger: options.logger ?? new Logger(), abortOnError: false },
   );
-  app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
-  // Errors raised by Fastify itself (body parsing, size limits, unknown media types) never reach
-  // Nest's filters; give them the same IdentityNow-shaped body.
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.setErrorHandler((err, request, reply) => {
-    const mapped = mapError(err, config.http.bodyLimitBytes);
-    void reply
-      .status(mapped.status)
-      .headers(mapped.headers)
-      .send(errorResponse(mapped.status, mapped.texts, request.id));
+  // SailPoint's SDK posts its token request as multipart/form-data; accept small text fields only.
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { files: 0, fields: 10, fieldSize: 4096, parts: 10 },
   });
+  app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
+  const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.enableShutdownHooks();
 
   if (config.role !== 'worker') {
     const doc = new DocumentBuilder()

@@ -17,8 +17,8 @@ import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
 
-/** Deeper than any valid body; stops recursion bombs before class-transformer walks them. */
-const MAX_DEPTH = 8;
+/** A valid body nests 9 levels (requestedForWithRequestedItems…accounts[i]); this stops recursion bombs before class-transformer walks them. */
+const MAX_DEPTH = 10;
 
 /**
  * The single validator used by the HTTP edge and by the worker's planner tests: shape (class-validator
@@ -29,9 +29,8 @@ export function validateAccessRequest(body: unknown, opts: RuleOptions): Validat
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, messages: ['the request body must be a JSON object (an IdentityNow AccessRequest)'] };
   }
-  if (depthExceeds(body, MAX_DEPTH)) {
-    return { ok: false, messages: [`the request body is nested deeper than ${MAX_DEPTH} levels`] };
-  }
+  const structural = structuralProblem(body, '', MAX_DEPTH);
+  if (structural !== undefined) return { ok: false, messages: [structural] };
   const dto = plainToInstance(AccessRequestDto, body, { enableImplicitConversion: false });
   const errors = validateSync(dto, {
     whitelist: true,
@@ -44,13 +43,21 @@ export function validateAccessRequest(body: unknown, opts: RuleOptions): Validat
   return { ok: true, value: normalise(dto) };
 }
 
-function depthExceeds(value: unknown, budget: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (budget === 0) return true;
-  for (const v of Object.values(value)) {
-    if (depthExceeds(v, budget - 1)) return true;
+// class-transformer walks plain maps (clientMetadata) key by key and breaks on these names.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Nesting bombs and prototype-ish keys, found before class-transformer walks the body. */
+function structuralProblem(value: unknown, path: string, budget: number): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (budget === 0) return `the request body is nested deeper than ${MAX_DEPTH} levels`;
+  const isArray = Array.isArray(value);
+  for (const [k, v] of Object.entries(value)) {
+    const here = isArray ? `${path}[${k}]` : path === '' ? k : `${path}.${k}`;
+    if (!isArray && FORBIDDEN_KEYS.has(k)) return `${here}: "${k}" is not allowed as a key`;
+    const problem = structuralProblem(v, here, budget - 1);
+    if (problem !== undefined) return problem;
   }
-  return false;
+  return undefined;
 }
 
 function flattenErrors(errors: readonly ValidationError[], parentPath: string): string[] {

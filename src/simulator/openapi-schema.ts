@@ -146,7 +146,14 @@ export class OpenApiValidator {
     this.ajv.addFormat('comma-separated', true);
     this.docId = `openapi-doc-${OpenApiValidator.nextId++}`;
     this.ajv.addSchema(
-      { $id: this.docId, components: { schemas: openApiToJsonSchema(document.components?.schemas ?? {}) } },
+      {
+        $id: this.docId,
+        components: {
+          schemas: Object.fromEntries(
+            Object.entries(document.components?.schemas ?? {}).map(([k, v]) => [k, openApiToJsonSchema(v)]),
+          ),
+        },
+      },
       this.docId,
     );
   }

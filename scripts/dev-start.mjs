@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// `npm start`: the one-command development start. Builds, makes sure Redis is there (starting a
+// private redis-server when nothing answers on 127.0.0.1:6379 and the binary exists), then runs the
+// gateway with ROLE=all. With no IDN_BASE_URL the gateway starts its embedded IdentityNow simulator.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const log = (msg) => console.log(`[dev-start] ${msg}`);
+
+function build() {
+  log('building (nest build)…');
+  const r = spawnSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function answers(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const s = connect({ port, host });
+    s.setTimeout(500);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function hasRedisServer() {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+async function ensureRedis(env) {
+  if (env.REDIS_URL) return undefined;
+  if (await answers(6379)) {
+    log('using Redis on 127.0.0.1:6379');
+    return undefined;
+  }
+  if (!hasRedisServer()) {
+    console.error(
+      '[dev-start] Redis is needed and nothing answers on 127.0.0.1:6379.\n' +
+        '  Start one with:  docker compose up -d redis\n' +
+        '  or install it:   sudo apt-get install -y redis-server   (Debian/Ubuntu)\n' +
+        '                   brew install redis && brew services start redis   (macOS)\n' +
+        '  or point REDIS_URL at an existing Redis.',
+    );
+    process.exit(1);
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'arg-dev-redis-'));
+  // noeviction: BullMQ must never have keys evicted. AOF so a restart of this dev Redis keeps jobs.
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--maxmemory-policy',
+      'noeviction',
+      '--save',
+      '',
+    ],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100 && !(await answers(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  log(
+    `started a private development redis-server on 127.0.0.1:${port} (data in ${dir}; stopped with the gateway)`,
+  );
+  env.REDIS_URL = `redis://127.0.0.1:${port}`;
+  return () => {
+    proc.kill('SIGTERM');
+    setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500).unref();
+  };
+}
+
+const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+build();
+const stopRedis = await ensureRedis(env);
+const gateway = spawn(process.execPath, [join(root, 'dist/main.js')], { cwd: root, env, stdio: 'inherit' });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => gateway.kill(sig));
+gateway.on('exit', (code, signal) => {
+  stopRedis?.();
+  process.exit(code ?? (signal ? 0 : 1));
+});

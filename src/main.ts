@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createGateway } from './app.factory';
+import { ConfigValidationError, loadConfigFromProcessEnv, type AppConfig } from './config/app-config';
+
+/**
+ * Process entry: ROLE=api serves HTTP only, ROLE=worker consumes the queue (and serves health and
+ * metrics), ROLE=all does both.
+ */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfigFromProcessEnv();
+  } catch (e) {
+    if (e instanceof ConfigValidationError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const logger = new Logger('main');
+  const app = await createGateway(config);
+  await app.listen({ port: config.http.port, host: '0.0.0.0' });
+  logger.log(
+    `access-request-gateway (role ${config.role}) listening on port ${config.http.port}; OpenAPI at /docs`,
+  );
+
+  // Our own signal handling (not Nest's enableShutdownHooks, which re-raises the signal): close
+  // everything (the worker lets in-flight jobs finish within SHUTDOWN_GRACE_MS), then exit 0.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: shutting down`);
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown took longer than SHUTDOWN_GRACE_MS + 10 s; exiting');
+      process.exit(1);
+    }, config.submission.shutdownGraceMs + 10_000);
+    hardStop.unref();
+    app.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error(`error during shutdown: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(
+    `access-request-gateway failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grant } from '../support/bodies';
+import { startGateway, type TestGateway } from '../support/gateway';
+import { startRedis, type PrivateRedis } from '../support/redis-server';
+
+describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', () => {
+  let redis: PrivateRedis;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    redis = await startRedis();
+    gw = await startGateway({ REDIS_URL: redis.url, QUEUE_PREFIX: 'out' });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await redis.stop();
+  });
+
+  const submit = (key?: string) => {
+    const r = request(gw.server)
+      .post('/v3/access-requests')
+      .set('authorization', 'Bearer dev-secret')
+      .timeout(5_000);
+    if (key !== undefined) void r.set('idempotency-key', key);
+    return r.send(grant());
+  };
+
+  it('answers 503 while Redis is down, recovers when it is back', async () => {
+    expect((await submit()).status).toBe(202);
+    await redis.kill();
+
+    for (const key of [undefined, 'during-outage']) {
+      const res = await submit(key);
+      expect(res.status).toBe(503);
+      expect(res.body.detailCode).toBe('503 Service Unavailable');
+      expect(res.body.messages[0].text).toMatch(/nothing was accepted/);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    const live = await request(gw.server).get('/health/live');
+    expect(live.status).toBe(200);
+    const ready = await request(gw.server).get('/health/ready').timeout(5_000);
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks.redis).toMatch(/unreachable/);
+
+    await redis.restart();
+    // ioredis reconnects with backoff; bounded wait for readiness to come back.
+    let readyAgain = 0;
+    for (let i = 0; i < 50 && readyAgain !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      readyAgain = (await request(gw.server).get('/health/ready')).status;
+    }
+    expect(readyAgain).toBe(200);
+    expect((await submit('during-outage')).status).toBe(202);
+  });
+});

@@ -1,0 +1,437 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSimulator, type RunningSimulator } from '../../src/simulator';
+import { idnV3Validator } from '../support/idn-spec';
+import { http, status, submit, token, type HttpResult } from './sim-client';
+
+/**
+ * Every answer the simulator gives must validate against the response schema that SailPoint's
+ * official v3 spec declares for that operation and status. 502/503/504 are not in the spec (they come
+ * from IdentityNow's edge, not its services); the simulator sends them as ErrorResponseDto, the
+ * spec's 500 shape, and they are checked against that.
+ */
+const validator = idnV3Validator();
+
+function expectConforms(path: string, method: string, res: HttpResult): void {
+  const declared = [502, 503, 504].includes(res.status)
+    ? validator.validateSchema('ErrorResponseDto', res.body)
+    : validator.validateResponse(path, method, res.status, res.body);
+  expect(declared.errors, `${method} ${path} ${res.status} ${JSON.stringify(res.body)}`).toEqual([]);
+  expect(declared.valid).toBe(true);
+}
+const SUBMIT = ['/access-requests', 'post'] as const;
+const STATUS = ['/access-request-status', 'get'] as const;
+const CANCEL = ['/access-requests/cancel', 'post'] as const;
+
+const future = (days = 30): string => new Date(Date.now() + days * 86_400_000).toISOString();
+const past = (days = 1): string => new Date(Date.now() - days * 86_400_000).toISOString();
+
+describe('simulator contract: responses validate against the official v3 spec', () => {
+  let sim: RunningSimulator;
+  let bearer: string;
+  let selfId: string;
+
+  beforeAll(async () => {
+    sim = await createSimulator({
+      rateLimit: { max: 0, windowMs: 10_000 },
+      progression: { completeAfterMs: null },
+    });
+    const res = await http(`${sim.url}/oauth/token`, {
+      form: { grant_type: 'client_credentials', client_id: 'sim-client', client_secret: 'sim-secret' },
+    });
+    bearer = res.body.access_token;
+    selfId = res.body.identity_id;
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(() => {
+    sim.control.reset();
+  });
+
+  const valid: [string, () => unknown][] = [
+    [
+      'GRANT, several identities and items',
+      () => ({
+        requestedFor: ['id-a', 'id-b'],
+        requestType: 'GRANT_ACCESS',
+        requestedItems: [
+          { type: 'ROLE', id: 'role-1', comment: 'c', clientMetadata: { k: 'v' }, removeDate: future() },
+          { type: 'ENTITLEMENT', id: 'ent-1', startDate: past() },
+          { type: 'ACCESS_PROFILE', id: 'ap-1' },
+        ],
+        clientMetadata: { gatewayClientId: 'hr' },
+      }),
+    ],
+    [
+      'requestType null defaults to GRANT',
+      () => ({ requestedFor: ['id-a'], requestType: null, requestedItems: [{ type: 'ROLE', id: 'r' }] }),
+    ],
+    [
+      'REVOKE of one entitlement with comment',
+      () => ({
+        requestedFor: ['id-a'],
+        requestType: 'REVOKE_ACCESS',
+        requestedItems: [{ type: 'ENTITLEMENT', id: 'ent-1', comment: 'leaver', nativeIdentity: 'CN=a' }],
+      }),
+    ],
+    [
+      'MODIFY with removeDate',
+      () => ({
+        requestedFor: ['id-a'],
+        requestType: 'MODIFY_ACCESS',
+        requestedItems: [{ type: 'ROLE', id: 'r', removeDate: future() }],
+      }),
+    ],
+    [
+      'requestedForWithRequestedItems',
+      () => ({
+        requestedForWithRequestedItems: [
+          {
+            identityId: 'id-a',
+            requestedItems: [
+              {
+                type: 'ROLE',
+                id: 'r',
+                clientMetadata: { s: '1' },
+                accountSelection: [
+                  { sourceId: 'src', accounts: [{ accountUuid: null, nativeIdentity: 'CN=a' }] },
+                ],
+              },
+            ],
+          },
+          { identityId: 'id-b', requestedItems: [{ type: 'ENTITLEMENT', id: 'e', removeDate: future() }] },
+        ],
+      }),
+    ],
+    [
+      '25 entitlements for 10 identities',
+      () => ({
+        requestedFor: Array.from({ length: 10 }, (_, i) => `id-${i}`),
+        requestedItems: Array.from({ length: 25 }, (_, i) => ({ type: 'ENTITLEMENT', id: `e-${i}` })),
+      }),
+    ],
+    [
+      '200 roles for 20 identities (no cap without entitlements)',
+      () => ({
+        requestedFor: Array.from({ length: 20 }, (_, i) => `id-${i}`),
+        requestedItems: Array.from({ length: 10 }, (_, i) => ({ type: 'ROLE', id: `r-${i}` })),
+      }),
+    ],
+  ];
+
+  it.each(valid)('202 for a valid request: %s', async (_name, body) => {
+    const res = await submit(sim, bearer, body());
+    expect(res.status).toBe(202);
+    expectConforms(...SUBMIT, res);
+    expect(res.body.newRequests.length).toBeGreaterThan(0);
+  });
+
+  const invalid: [string, () => unknown, string][] = [
+    [
+      'missing requestedFor',
+      () => ({ requestedItems: [{ type: 'ROLE', id: 'r' }] }),
+      'requestedFor is required',
+    ],
+    ['missing requestedItems', () => ({ requestedFor: ['a'] }), 'requestedItems is required'],
+    [
+      'empty requestedItems',
+      () => ({ requestedFor: ['a'], requestedItems: [] }),
+      'requestedItems must have at least 1',
+    ],
+    [
+      'empty requestedFor',
+      () => ({ requestedFor: [], requestedItems: [{ type: 'ROLE', id: 'r' }] }),
+      'requestedFor must have at least 1',
+    ],
+    [
+      'requestedFor not an array',
+      () => ({ requestedFor: 'a', requestedItems: [{ type: 'ROLE', id: 'r' }] }),
+      'requestedFor must be of type array',
+    ],
+    [
+      'unknown item type',
+      () => ({ requestedFor: ['a'], requestedItems: [{ type: 'APP', id: 'r' }] }),
+      'requestedItems[0].type must be one of',
+    ],
+    [
+      'item without id',
+      () => ({ requestedFor: ['a'], requestedItems: [{ type: 'ROLE' }] }),
+      'requestedItems[0].id is required',
+    ],
+    [
+      'empty item id',
+      () => ({ requestedFor: ['a'], requestedItems: [{ type: 'ROLE', id: ' ' }] }),
+      'requestedItems[0].id must not be empty',
+    ],
+    [
+      'unknown requestType',
+      () => ({ requestedFor: ['a'], requestType: 'GRANT', requestedItems: [{ type: 'ROLE', id: 'r' }] }),
+      'requestType must be one of',
+    ],
+    [
+      'clientMetadata value not a string',
+      () => ({ requestedFor: ['a'], requestedItems: [{ type: 'ROLE', id: 'r', clientMetadata: { n: 1 } }] }),
+      'requestedItems[0].clientMetadata.n must be of type string',
+    ],
+    [
+      'startDate not a date-time',
+      () => ({ requestedFor: ['a'], requestedItems: [{ type: 'ROLE', id: 'r', startDate: '2030-01-01' }] }),
+      'requestedItems[0].startDate must be a valid date-time',
+    ],
+    [
+      'empty startDate',
+      () => ({ requestedFor: ['a'], requestedItems: [{ type: 'ROLE', id: 'r', startDate: '' }] }),
+      'requestedItems[0].startDate must be a valid date-time',
+    ],
+    [
+      'removeDate in the past',
+      () => ({ requestedFor: ['a'], requestedItems: [{ type: 'ROLE', id: 'r', removeDate: past() }] }),
+      'requestedItems[0].removeDate must be a future date-time',
+    ],
+    ['body is an array', () => [], 'body must be of type object'],
+    [
+      '26 entitlements',
+      () => ({
+        requestedFor: ['a'],
+        requestedItems: Array.from({ length: 26 }, (_, i) => ({ type: 'ENTITLEMENT', id: `e-${i}` })),
+      }),
+      'at most 25 entitlements',
+    ],
+    [
+      '11 identities with an entitlement',
+      () => ({
+        requestedFor: Array.from({ length: 11 }, (_, i) => `id-${i}`),
+        requestedItems: [{ type: 'ENTITLEMENT', id: 'e' }],
+      }),
+      'at most 10 identities',
+    ],
+    [
+      'REVOKE for two identities',
+      () => ({
+        requestedFor: ['a', 'b'],
+        requestType: 'REVOKE_ACCESS',
+        requestedItems: [{ type: 'ROLE', id: 'r', comment: 'c' }],
+      }),
+      'exactly one identity',
+    ],
+    [
+      'REVOKE without comment',
+      () => ({
+        requestedFor: ['a'],
+        requestType: 'REVOKE_ACCESS',
+        requestedItems: [{ type: 'ROLE', id: 'r' }],
+      }),
+      'requestedItems[0].comment is required for REVOKE_ACCESS',
+    ],
+    [
+      'REVOKE with startDate',
+      () => ({
+        requestedFor: ['a'],
+        requestType: 'REVOKE_ACCESS',
+        requestedItems: [{ type: 'ROLE', id: 'r', comment: 'c', startDate: future() }],
+      }),
+      'startDate is not allowed for REVOKE_ACCESS',
+    ],
+    [
+      'REVOKE of two entitlements',
+      () => ({
+        requestedFor: ['a'],
+        requestType: 'REVOKE_ACCESS',
+        requestedItems: [
+          { type: 'ENTITLEMENT', id: 'e1', comment: 'c' },
+          { type: 'ENTITLEMENT', id: 'e2', comment: 'c' },
+        ],
+      }),
+      'at most 1 entitlement',
+    ],
+    [
+      'REVOKE for oneself',
+      () => ({
+        requestedFor: [selfId],
+        requestType: 'REVOKE_ACCESS',
+        requestedItems: [{ type: 'ROLE', id: 'r', comment: 'c' }],
+      }),
+      'self request',
+    ],
+    [
+      'requestedForWithRequestedItems together with requestedFor',
+      () => ({
+        requestedFor: ['a'],
+        requestedItems: [{ type: 'ROLE', id: 'r' }],
+        requestedForWithRequestedItems: [{ identityId: 'a', requestedItems: [{ type: 'ROLE', id: 'r' }] }],
+      }),
+      'can only be used when requestedFor and requestedItems are not provided',
+    ],
+    [
+      'requestedForWithRequestedItems for REVOKE',
+      () => ({
+        requestType: 'REVOKE_ACCESS',
+        requestedForWithRequestedItems: [
+          { identityId: 'a', requestedItems: [{ type: 'ROLE', id: 'r', comment: 'c' }] },
+        ],
+      }),
+      'only supported for GRANT_ACCESS',
+    ],
+    [
+      'requestedForWithRequestedItems entry without identityId',
+      () => ({ requestedForWithRequestedItems: [{ requestedItems: [{ type: 'ROLE', id: 'r' }] }] }),
+      'requestedForWithRequestedItems[0].identityId is required',
+    ],
+  ];
+
+  it.each(invalid)('400 ErrorResponseDto naming the problem: %s', async (_name, body, text) => {
+    const res = await submit(sim, bearer, body());
+    expect(res.status).toBe(400);
+    expectConforms(...SUBMIT, res);
+    expect(res.body.detailCode).toBe('400.1 Bad Request Content');
+    const texts = (res.body.messages as { text: string }[]).map((m) => m.text).join(' | ');
+    expect(texts).toContain(text);
+    expect(sim.control.records().created).toEqual([]);
+  });
+
+  it('401 without a token, with an unknown token and with an expired token', async () => {
+    const body = { requestedFor: ['a'], requestedItems: [{ type: 'ROLE', id: 'r' }] };
+    const none = await http(`${sim.url}/v3/access-requests`, { body });
+    expect(none.status).toBe(401);
+    expectConforms(...SUBMIT, none);
+    const unknown = await submit(sim, 'not-a-token', body);
+    expect(unknown.status).toBe(401);
+    expectConforms(...SUBMIT, unknown);
+    const t = await token(sim);
+    sim.control.expireAllTokens();
+    const expired = await submit(sim, t, body);
+    expect(expired.status).toBe(401);
+    expect(expired.body).toEqual({ error: 'JWT validation failed: JWT is expired' });
+    expectConforms(...SUBMIT, expired);
+    bearer = await token(sim);
+  });
+
+  it('403 ErrorResponseDto for an API-authority token on submit', async () => {
+    const api = await token(sim, 'sim-api-client', 'sim-api-secret');
+    const res = await submit(sim, api, { requestedFor: ['a'], requestedItems: [{ type: 'ROLE', id: 'r' }] });
+    expect(res.status).toBe(403);
+    expectConforms(...SUBMIT, res);
+    expect(JSON.stringify(res.body.messages)).toContain('personal access token');
+    expect(sim.control.records().created).toEqual([]);
+  });
+
+  it.each([401, 429, 500, 502, 503, 504])(
+    'scripted %i on submit, status and cancel conforms',
+    async (code) => {
+      for (const operation of ['submit', 'status', 'cancel'] as const) {
+        sim.control.script({ operation, action: { kind: 'error', status: code, retryAfterSeconds: 2 } });
+      }
+      const s = await submit(sim, bearer, {
+        requestedFor: ['a'],
+        requestedItems: [{ type: 'ROLE', id: 'r' }],
+      });
+      expect(s.status).toBe(code);
+      expectConforms(...SUBMIT, s);
+      const st = await status(sim, bearer, { 'requested-for': 'a' });
+      expect(st.status).toBe(code);
+      expectConforms(...STATUS, st);
+      const c = await http(`${sim.url}/v3/access-requests/cancel`, {
+        headers: { authorization: `Bearer ${bearer}` },
+        body: { accountActivityId: 'x', comment: 'c' },
+      });
+      expect(c.status).toBe(code);
+      expectConforms(...CANCEL, c);
+      if (code === 429) {
+        expect(s.headers.get('retry-after')).toBe('2');
+        expect(s.body).toEqual({ message: ' Rate Limit Exceeded ' });
+      }
+      expect(sim.control.records().created).toEqual([]);
+    },
+  );
+
+  it('random 5xx error rates, the 429 storm and the rate limit answer in spec shape', async () => {
+    sim.control.configureFaults({ errorRates: { 503: 1 } });
+    const r1 = await status(sim, bearer, {});
+    expect(r1.status).toBe(503);
+    expectConforms(...STATUS, r1);
+    sim.control.configureFaults({ errorRates: {} });
+
+    sim.control.startRateLimitStorm(30);
+    const r2 = await submit(sim, bearer, {
+      requestedFor: ['a'],
+      requestedItems: [{ type: 'ROLE', id: 'r' }],
+    });
+    expect(r2.status).toBe(429);
+    expect(Number(r2.headers.get('retry-after'))).toBeGreaterThan(0);
+    expectConforms(...SUBMIT, r2);
+    sim.control.stopRateLimitStorm();
+
+    sim.control.setRateLimit({ max: 1, windowMs: 60_000 });
+    expect((await status(sim, bearer, {})).status).toBe(200);
+    const r3 = await status(sim, bearer, {});
+    expect(r3.status).toBe(429);
+    expectConforms(...STATUS, r3);
+    sim.control.setRateLimit({ max: 0, windowMs: 10_000 });
+  });
+
+  it('a committed 500 creates the request and answers in spec shape', async () => {
+    sim.control.script({ operation: 'submit', action: { kind: 'error', status: 500, commit: true } });
+    const res = await submit(sim, bearer, {
+      requestedFor: ['a'],
+      requestedItems: [{ type: 'ROLE', id: 'r' }],
+    });
+    expect(res.status).toBe(500);
+    expectConforms(...SUBMIT, res);
+    expect(sim.control.pairCount('GRANT_ACCESS|a|ROLE|r')).toBe(1);
+    expect(sim.control.records().created[0]?.responseLost).toBe(true);
+  });
+
+  it('status entries in every state conform (EXECUTING, REQUEST_COMPLETED, REJECTED, CANCELLED)', async () => {
+    const a = await submit(sim, bearer, {
+      requestedFor: ['who'],
+      requestedItems: [{ type: 'ROLE', id: 'r1', comment: 'please', clientMetadata: { x: 'y' } }],
+    });
+    await submit(sim, bearer, { requestedFor: ['who'], requestedItems: [{ type: 'ROLE', id: 'r3' }] });
+    const id = a.body.newRequests[0].accessRequestIds[0] as string;
+    const c = await http(`${sim.url}/v3/access-requests/cancel`, {
+      headers: { authorization: `Bearer ${bearer}` },
+      body: { accountActivityId: id, comment: 'mistake' },
+    });
+    expect(c.status).toBe(202);
+    expect(c.body).toEqual({});
+    expectConforms(...CANCEL, c);
+    sim.control.setProgression({ completeAfterMs: 0 });
+    await submit(sim, bearer, { requestedFor: ['who'], requestedItems: [{ type: 'ROLE', id: 'r4' }] });
+    // Items whose id starts with "reject" are always rejected.
+    await submit(sim, bearer, { requestedFor: ['who'], requestedItems: [{ type: 'ROLE', id: 'reject-me' }] });
+    sim.control.setProgression({ completeAfterMs: null });
+    const res = await status(sim, bearer, { 'requested-for': 'who' });
+    expect(res.status).toBe(200);
+    expectConforms(...STATUS, res);
+    const states = (res.body as { state: string }[]).map((e) => e.state).sort();
+    expect(states).toEqual(['CANCELLED', 'EXECUTING', 'REJECTED', 'REQUEST_COMPLETED'].sort());
+  });
+
+  it('status 400 for unsupported filters, sorters and limits; cancel 404 and 400', async () => {
+    const queries: Record<string, string>[] = [
+      { filters: 'name eq "x"' },
+      { filters: 'accessRequestId in "x"' },
+      { sorters: 'state' },
+      { limit: '251' },
+      { offset: '-1' },
+      { 'regarding-identity': 'a', 'requested-for': 'b' },
+    ];
+    for (const q of queries) {
+      const res = await status(sim, bearer, q);
+      expect(res.status, JSON.stringify(q)).toBe(400);
+      expectConforms(...STATUS, res);
+    }
+    const nf = await http(`${sim.url}/v3/access-requests/cancel`, {
+      headers: { authorization: `Bearer ${bearer}` },
+      body: { accountActivityId: 'nope', comment: 'c' },
+    });
+    expect(nf.status).toBe(404);
+    expectConforms(...CANCEL, nf);
+    const bad = await http(`${sim.url}/v3/access-requests/cancel`, {
+      headers: { authorization: `Bearer ${bearer}` },
+      body: { accountActivityId: 'nope' },
+    });
+    expect(bad.status).toBe(400);
+    expectConforms(...CANCEL, bad);
+  });
+});

@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestClient {
+  id: string;
+  secret: string;
+  requestTypes?: string[];
+  itemTypes?: string[];
+  requestsPerMinute?: number;
+}
+
+/** Writes a CLIENTS_FILE (secrets stored only as sha256) and returns its path. */
+export function writeClientsFile(clients: TestClient[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'arg-clients-'));
+  const file = join(dir, 'clients.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      clients: clients.map(({ secret, ...rest }) => ({
+        ...rest,
+        secretSha256: createHash('sha256').update(secret).digest('hex'),
+      })),
+    }),
+  );
+  return file;
+}
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef0123';
