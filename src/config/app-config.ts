@@ -31,6 +31,8 @@ export interface AppConfig {
     readonly failedJobRetentionSeconds: number;
     readonly concurrency: number;
     readonly shutdownGraceMs: number;
+    /** BullMQ job lock; a job of a killed worker is taken over after this (plus one stalled check). */
+    readonly lockDurationMs: number;
   };
   readonly auth: {
     readonly clientsFile: string | undefined;
@@ -129,6 +131,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       failedJobRetentionSeconds: env.FAILED_JOB_RETENTION_SECONDS ?? 604_800,
       concurrency: env.WORKER_CONCURRENCY ?? 16,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 20_000,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS ?? 30_000,
     },
     auth: {
       clientsFile: env.CLIENTS_FILE,

@@ -72,6 +72,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024) BODY_LIMIT_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000) SHUTDOWN_GRACE_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2_000) @Max(600_000) WORKER_LOCK_DURATION_MS?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) SIMULATOR_PORT?: number;
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_ID?: string;
