@@ -40,7 +40,12 @@ export interface AppConfig {
     readonly tokenSigningSecretIsDerived: boolean;
   };
   readonly simulator: { readonly port: number; readonly clientId: string; readonly clientSecret: string };
-  readonly admin: { readonly user: string | undefined; readonly password: string | undefined };
+  readonly admin: {
+    readonly user: string | undefined;
+    readonly password: string | undefined;
+    /** Bull Board shows queues and jobs but refuses retry, remove, pause, clean. */
+    readonly readOnly: boolean;
+  };
   readonly logLevel: string;
 }
 
@@ -129,7 +134,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       clientId: env.SIMULATOR_CLIENT_ID ?? 'sim-client',
       clientSecret: env.SIMULATOR_CLIENT_SECRET ?? 'sim-secret',
     },
-    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
+    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, readOnly: env.ADMIN_READ_ONLY === 'true' },
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }
