@@ -154,28 +154,39 @@ export class MetricsService {
     });
 
     const queues = this.queues;
-    const scrapeErrors = (this.queueScrapeErrors = new Counter({
-      name: `${p}queue_scrape_errors_total`,
-      help: 'Scrapes that could not count the jobs of a queue (Redis slow or unreachable)',
-      labelNames: ['queue'],
-      registers,
-    }));
+    // prom-client collects all metrics of a scrape concurrently; the error counter waits for this
+    // scrape's queue count so a failure shows in the same scrape, not one later.
+    let counting: Promise<void> = Promise.resolve();
+    const failures: string[] = [];
     this.queueJobs = new Gauge({
       name: `${p}queue_jobs`,
       help: 'Jobs in the queue by state, counted at scrape time',
       labelNames: ['queue', 'state'],
       registers,
-      async collect() {
+      collect() {
         // Stale numbers are worse than none: drop the old series, then count afresh.
         this.reset();
-        for (const [name, source] of queues) {
-          try {
-            const counts = await withTimeout(source.getJobCounts(...QUEUE_STATES));
-            for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
-          } catch {
-            scrapeErrors.inc({ queue: name });
+        counting = (async () => {
+          for (const [name, source] of queues) {
+            try {
+              const counts = await withTimeout(source.getJobCounts(...QUEUE_STATES));
+              for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
+            } catch {
+              failures.push(name);
+            }
           }
-        }
+        })();
+        return counting;
+      },
+    });
+    this.queueScrapeErrors = new Counter({
+      name: `${p}queue_scrape_errors_total`,
+      help: 'Scrapes that could not count the jobs of a queue (Redis slow or unreachable)',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        await counting;
+        for (const name of failures.splice(0)) this.inc({ queue: name });
       },
     });
 
