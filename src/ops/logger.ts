@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
+import type { SubmissionJobData } from '../queue/submission-job';
 
 /** The process logger: pino, JSON lines on stdout. `logger.child({ requestId, traceparent })` for context. */
 export type PinoLogger = Logger;
@@ -108,6 +109,24 @@ export function createLogger(config: AppConfig, options: CreateLoggerOptions = {
     },
     destination,
   );
+}
+
+/**
+ * A child logger for one job: every line it writes (job outcome, IdentityNow calls) carries the
+ * ids that tie it to the HTTP request that created the job. Ids only, never the request body.
+ */
+export function jobLogger(
+  logger: PinoLogger,
+  data: Pick<SubmissionJobData, 'trackingId' | 'clientId' | 'requestId' | 'traceparent'>,
+  extra: Record<string, unknown> = {},
+): PinoLogger {
+  return logger.child({
+    trackingId: data.trackingId,
+    clientId: data.clientId,
+    ...(data.requestId === undefined ? {} : { requestId: data.requestId }),
+    ...(data.traceparent === undefined ? {} : { traceparent: data.traceparent }),
+    ...extra,
+  });
 }
 
 type NestLevel = 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';

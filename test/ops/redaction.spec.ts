@@ -7,7 +7,7 @@ import type { DestinationStream } from 'pino';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/app-config';
-import { createLogger, NestPinoLogger, REDACTED } from '../../src/ops/logger';
+import { createLogger, jobLogger, NestPinoLogger, REDACTED } from '../../src/ops/logger';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
@@ -369,6 +369,25 @@ describe('createLogger redaction (second line of defence)', () => {
       requestId: 'r-1',
     });
     expect(lines[2]).toMatchObject({ level: 'trace', msg: 'detail' });
+  });
+
+  it('binds the ids of a job (from its HTTP request) to every line of a job logger', () => {
+    const capture = new Capture();
+    const log = jobLogger(createLogger(config, { destination: capture, level: 'info' }), {
+      trackingId: 't-1',
+      clientId: 'hr-portal',
+      requestId: 'req-1',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    });
+    log.info({ outcome: 'SUBMITTED', attempt: 1 }, 'job outcome');
+    expect(JSON.parse(capture.lines[0]!)).toMatchObject({
+      trackingId: 't-1',
+      clientId: 'hr-portal',
+      requestId: 'req-1',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      outcome: 'SUBMITTED',
+      msg: 'job outcome',
+    });
   });
 
   it('writes nothing at LOG_LEVEL=silent', () => {
