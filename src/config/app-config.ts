@@ -60,7 +60,12 @@ export interface AppConfig {
     readonly latency: { readonly minMs: number; readonly maxMs: number } | null;
     readonly errorRates: Readonly<Partial<Record<500 | 502 | 503 | 504, number>>>;
   };
-  readonly admin: { readonly user: string | undefined; readonly password: string | undefined };
+  readonly admin: {
+    readonly user: string | undefined;
+    readonly password: string | undefined;
+    /** Bull Board shows queues and jobs but refuses retry, remove, pause, clean. */
+    readonly readOnly: boolean;
+  };
   readonly logLevel: string;
 }
 
@@ -164,7 +169,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       latency: parseSimulatorLatency(env.SIMULATOR_LATENCY_MS),
       errorRates: parseSimulatorErrorRates(env.SIMULATOR_ERROR_RATES),
     },
-    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
+    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, readOnly: env.ADMIN_READ_ONLY === 'true' },
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

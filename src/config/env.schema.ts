@@ -102,6 +102,7 @@ export class EnvironmentVariables {
   @IsString({ message: 'ADMIN_PASSWORD is required when ADMIN_USER is set' })
   @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' })
   ADMIN_PASSWORD?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['true', 'false']) ADMIN_READ_ONLY?: string;
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
 }
