@@ -37,6 +37,8 @@ export interface IdnCallEvent {
   readonly durationMs: number;
   /** 0 for the first exchange, 1 for the retry after a 401. */
   readonly attempt: number;
+  /** What a 429's Retry-After asked for. */
+  readonly retryAfterMs?: number | undefined;
 }
 
 export type IdnCallListener = (event: IdnCallEvent) => void;
@@ -208,6 +210,7 @@ export class IdentityNowClient implements OnModuleDestroy {
             statusClass: statusClass(res?.status),
             durationMs: Date.now() - started,
             attempt,
+            retryAfterMs: problem instanceof IdnRateLimitedError ? problem.retryAfterMs : undefined,
           });
         } finally {
           await this.limiter.complete(grant);
