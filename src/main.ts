@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createGateway } from './app.factory';
 import { ConfigValidationError, loadConfigFromProcessEnv, type AppConfig } from './config/app-config';
+import { idnConnectionFromConfig, SubmissionModule } from './submission/submission.module';
 
 /**
  * Process entry: ROLE=api serves HTTP only, ROLE=worker consumes the queue (and serves health and
@@ -19,7 +20,11 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = new Logger('main');
-  const app = await createGateway(config);
+  // With IDN_BASE_URL set the worker calls that tenant; the embedded simulator (unset) is wired by the lead.
+  const idn = idnConnectionFromConfig(config);
+  const app = await createGateway(config, {
+    workerModules: idn === undefined ? [] : [SubmissionModule.forRoot({ connection: { useValue: idn } })],
+  });
   await app.listen({ port: config.http.port, host: '0.0.0.0' });
   logger.log(
     `access-request-gateway (role ${config.role}) listening on port ${config.http.port}; OpenAPI at /docs`,
