@@ -7,12 +7,13 @@ import { type IdnOperation, IdnRateLimitedError } from './identitynow.errors';
 import { IDN_RATE_LIMITER_OPTIONS, IDN_REDIS, type IdnRedis } from './identitynow.tokens';
 
 /**
- * One sliding-window log for all processes. KEYS[1] = sorted set of grants (score = Redis time in
- * ms), KEYS[2] = paused-until (ms). Time comes from Redis `TIME`, so clocks of different hosts never
- * disagree about the window. A grant is counted in every closed interval [t - window, t]: entries
- * with score < now - window have left; a new one is admitted only while fewer than `max` remain, so no
- * interval of `window` ms ever holds more than `max` grants. `complete()` later moves an entry to the
- * time its call finished (see there).
+ * One sliding-window log for all processes. KEYS[1] = sorted set of calls, KEYS[2] = paused-until
+ * (ms). Time comes from Redis `TIME`, so clocks of different hosts never disagree about the window.
+ * An entry's score is the time from which its call stops being "possibly still arriving": while in
+ * flight that is a bound in the future (grant + ARGV[4], the longest a call can take); `complete()`
+ * moves it to the time the call finished. Entries with score < now - window have left; a call is
+ * admitted only while fewer than `max` entries remain, so no interval of `window` ms holds more than
+ * `max` grants, and (see `complete()`) none of IdentityNow's windows more than `max` arrivals.
  * Returns {granted(1|0), grantedAt or waitMs, paused(1|0)}.
  */
 const ACQUIRE_LUA = `
@@ -27,27 +28,36 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - window))
 local n = redis.call('ZCARD', KEYS[1])
 if n < max then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  local hold = tonumber(ARGV[4])
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[3])
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', KEYS[1], tonumber(last[2]) - now + window + 1000)
   return {1, now, 0}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, n - max, 'WITHSCORES')
-local wait = tonumber(oldest[#oldest]) + window + 1 - now
+-- A call still in flight may complete any moment: its slot frees a window after that at the earliest.
+-- Sleeping until this lower bound never wakes a waiter late, whatever happens meanwhile.
+local s = tonumber(oldest[#oldest])
+if s > now then s = now end
+local wait = s + window + 1 - now
 if wait < 1 then wait = 1 end
 return {0, wait, 0}
 `;
 
 /**
- * KEYS[1] = grant log, ARGV[1] = the grant's member, ARGV[2] = window. Moves a finished call's entry
- * from its grant time to now (Redis time): the call reached IdentityNow somewhere in between, so the
- * entry now leaves the window no earlier than IdentityNow's own window forgets the call.
+ * KEYS[1] = call log, ARGV[1] = the grant's member, ARGV[2] = window. Moves a finished call's entry
+ * to now (Redis time): the call reached IdentityNow before this, so the entry leaves our window no
+ * earlier than IdentityNow's own window forgets the call.
  */
 const COMPLETE_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+local window = tonumber(ARGV[2])
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) >= now - window then
   redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', KEYS[1], tonumber(last[2]) - now + window + 1000)
   return {1, now, 0}
 end
 return {0, now, 0}
@@ -81,6 +91,11 @@ export interface RateLimiterOptions {
   readonly maxWaitMs: number;
   /** Upper bound of one sleep between polls; a pause set elsewhere can end or grow meanwhile. */
   readonly maxSleepMs: number;
+  /**
+   * How long a granted call may still be on its way when nobody calls `complete()` (in flight, or its
+   * process died). Default 2 × IDN_TIMEOUT_MS: a token refresh and the call itself, each bounded by it.
+   */
+  readonly inFlightHoldMs: number;
 }
 
 export interface AcquireResult {
@@ -173,6 +188,7 @@ export class RateLimiterService {
     this.options = {
       maxWaitMs: options?.maxWaitMs ?? Math.max(3 * this.windowMs, 30_000),
       maxSleepMs: options?.maxSleepMs ?? 1_000,
+      inFlightHoldMs: options?.inFlightHoldMs ?? 2 * config.idn.timeoutMs,
     };
   }
 
@@ -201,7 +217,7 @@ export class RateLimiterService {
       const [granted, value, paused] = await this.run(
         RateLimiterService.acquireScript,
         [this.windowKey, this.pauseKey],
-        [String(this.max), String(this.windowMs), member],
+        [String(this.max), String(this.windowMs), member, String(this.options.inFlightHoldMs)],
       );
       if (granted === 1) {
         this.counters.granted += 1;
@@ -232,13 +248,12 @@ export class RateLimiterService {
 
   /**
    * Marks a granted call as finished (answered, failed or timed out): its entry then counts from now
-   * instead of from its grant. Why: the window admits a call when the oldest counted call is `window`
-   * old, but IdentityNow counts arrivals, and network/scheduling delays differ per call; a slow call
-   * granted at t can arrive after a fast one granted at t + window, and both would sit in one of
-   * IdentityNow's windows. Counting each call until it finished (≥ its arrival) closes that gap
-   * whenever a call takes less than one window (IDN_TIMEOUT_MS ≤ IDN_RATE_LIMIT_WINDOW_MS, the
-   * defaults). Costs one round trip and ~one call latency per slot; never throws (a missed update
-   * leaves the grant time, the plain sliding window).
+   * instead of from the in-flight bound. Why: IdentityNow counts arrivals, and network/scheduling
+   * delays differ per call; counting from the grant, a slow call granted at t could arrive after a
+   * fast one granted at t + window, and both would sit in one of IdentityNow's windows. Counting each
+   * call until it finished (≥ its arrival) closes that gap for any delay. Costs one round trip per
+   * call and about one call latency per slot. Never throws: a lost update only keeps the slot until
+   * the in-flight bound has passed.
    * Returns the Redis time of completion, or undefined if the entry had already left the window.
    */
   async complete(grant: Pick<AcquireResult, 'id'>): Promise<number | undefined> {

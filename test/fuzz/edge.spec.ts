@@ -121,7 +121,7 @@ describe('fuzzing the edge', () => {
           .post('/v3/access-requests')
           .set('authorization', 'Bearer dev-secret')
           .set('content-type', 'application/json')
-          .send(JSON.stringify(b) ?? 'null');
+          .send(b === undefined ? 'null' : JSON.stringify(b));
         expect(res.status).toBeLessThan(500);
         if (res.status === 202) {
           accepted += 1;

@@ -52,8 +52,11 @@ describe('RateLimiterService (real Redis, two instances on two connections = two
       Array.from({ length: 8 }, async () => {
         while (remaining > 0) {
           remaining -= 1;
-          const { grantedAt } = await l.acquire();
-          grants.push(grantedAt);
+          const g = await l.acquire();
+          grants.push(g.grantedAt);
+          // The "call" takes 0–30 ms, so waiters often find the slot they wait for still in flight.
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 30)));
+          await l.complete(g);
         }
       }),
     );
@@ -127,10 +130,17 @@ describe('RateLimiterService (real Redis, two instances on two connections = two
     // The next call (another process) is admitted only after the finished call's window has passed.
     const next = await two.acquire();
     expect(next.grantedAt).toBeGreaterThan(done! + 300);
+    await two.complete(next);
+    // A call nobody completes (still in flight, or its process died) holds its slot for the in-flight
+    // bound, then for a window.
+    const held = new RateLimiterService(cfg, a, { inFlightHoldMs: 400 });
+    const h = await held.acquire();
+    const after = await two.acquire();
+    expect(after.grantedAt).toBeGreaterThan(h.grantedAt + 400 + 300);
     // An entry that already left the window is not brought back.
-    await a.zrem(one.windowKey, next.id);
-    expect(await two.complete(next)).toBeUndefined();
-    expect(await a.zscore(one.windowKey, next.id)).toBeNull();
+    await a.zrem(one.windowKey, after.id);
+    expect(await two.complete(after)).toBeUndefined();
+    expect(await a.zscore(one.windowKey, after.id)).toBeNull();
   });
 
   it('writes only keys under QUEUE_PREFIX and recovers when Redis forgot its scripts', async () => {
