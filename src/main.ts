@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createGateway } from './app.factory';
+import { bootstrap } from './bootstrap';
 import { ConfigValidationError, loadConfigFromProcessEnv, type AppConfig } from './config/app-config';
-import { idnConnectionFromConfig, SubmissionModule } from './submission/submission.module';
 
 /**
  * Process entry: ROLE=api serves HTTP only, ROLE=worker consumes the queue (and serves health and
@@ -20,12 +19,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = new Logger('main');
-  // With IDN_BASE_URL set the worker calls that tenant; the embedded simulator (unset) is wired by the lead.
-  const idn = idnConnectionFromConfig(config);
-  const app = await createGateway(config, {
-    workerModules: idn === undefined ? [] : [SubmissionModule.forRoot({ connection: { useValue: idn } })],
-  });
-  await app.listen({ port: config.http.port, host: '0.0.0.0' });
+  const gateway = await bootstrap(config, logger);
+  await gateway.app.listen({ port: config.http.port, host: '0.0.0.0' });
   logger.log(
     `access-request-gateway (role ${config.role}) listening on port ${config.http.port}; OpenAPI at /docs`,
   );
@@ -42,7 +37,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.submission.shutdownGraceMs + 10_000);
     hardStop.unref();
-    app.close().then(
+    gateway.close().then(
       () => process.exit(0),
       (e: unknown) => {
         logger.error(`error during shutdown: ${e instanceof Error ? e.message : String(e)}`);

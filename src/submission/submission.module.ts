@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { IdentityNowModule, type IdnProviderSource } from '../identitynow/identitynow.module';
-import type { IdnConnection } from '../identitynow/identitynow.tokens';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
@@ -100,11 +99,4 @@ export class SubmissionModule {
       exports: [SubmissionService, DedupeStore],
     };
   }
-}
-
-/** The IdentityNow connection from IDN_* (undefined when IDN_BASE_URL is unset: embedded simulator). */
-export function idnConnectionFromConfig(config: AppConfig): IdnConnection | undefined {
-  const { baseUrl, tokenUrl, clientId, clientSecret } = config.idn;
-  if (baseUrl === undefined || clientId === undefined || clientSecret === undefined) return undefined;
-  return { baseUrl, tokenUrl: tokenUrl ?? `${baseUrl}/oauth/token`, clientId, clientSecret };
 }
