@@ -52,7 +52,7 @@ export class IdentityNowModule {
         RateLimiterService,
         IdentityNowClient,
       ],
-      exports: [IdentityNowClient, RateLimiterService, TokenProvider, IDN_CONNECTION],
+      exports: [IdentityNowClient, RateLimiterService, TokenProvider, IDN_CONNECTION, IDN_REDIS],
     };
   }
 }

@@ -6,6 +6,8 @@ import { IdentityNowClient } from '../identitynow/identitynow.client';
 import { IDN_REDIS } from '../identitynow/identitynow.tokens';
 import { RateLimiterService, type RateLimiterStats } from '../identitynow/rate-limiter.service';
 import { TokenProvider } from '../identitynow/token.provider';
+import { jobContext } from './job-context';
+import { PINO_LOGGER, type PinoLogger } from './logger';
 import { MetricsService } from './metrics.service';
 
 const STATS_INTERVAL_MS = 5_000;
@@ -34,6 +36,7 @@ export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShut
     private readonly metrics: MetricsService,
     @Inject(IDN_REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PINO_LOGGER) private readonly log: PinoLogger,
   ) {}
 
   onModuleInit(): void {
@@ -41,6 +44,18 @@ export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShut
       this.client.onCall((e) => {
         const status = e.status ?? (e.outcome === 'retryable' ? 'timeout' : 'network');
         this.metrics.idnCall(OPERATION[e.operation], status, e.durationMs / 1000);
+        // Logged in the job's context: the line carries the HTTP request's id and traceparent.
+        const log = jobContext.getStore()?.log ?? this.log;
+        log[e.outcome === 'ok' ? 'info' : 'warn'](
+          {
+            operation: e.operation,
+            status: e.status ?? null,
+            outcome: e.outcome,
+            durationMs: e.durationMs,
+            retry: e.attempt,
+          },
+          'identitynow call',
+        );
         if (e.status === 429) this.metrics.rateLimited(e.retryAfterMs ?? 0);
       }),
       this.tokens.onRefresh((e) => {
@@ -52,7 +67,11 @@ export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShut
       const now = Date.now();
       // Entries scored within the last window are calls counted against the budget (in-flight calls
       // are scored in the future until they complete).
-      const used = await this.redis.zcount(this.limiter.windowKey, now - this.config.idn.rateLimitWindowMs, '+inf');
+      const used = await this.redis.zcount(
+        this.limiter.windowKey,
+        now - this.config.idn.rateLimitWindowMs,
+        '+inf',
+      );
       return { used, max: this.config.idn.rateLimitMax };
     });
     this.timer = setInterval(() => {

@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Optional, Logger } from '@nestjs/common';
 import { GATEWAY_META } from '../access-requests/access-request.types';
+import { MetricsService } from '../ops/metrics.service';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
 import type { IdnRequestedItemStatus } from '../identitynow/identitynow.types';
 
@@ -31,7 +32,11 @@ export interface ArrivedSubmission {
 export class ReconcilerService {
   private readonly logger = new Logger('Reconciler');
 
-  constructor(@Inject(IdentityNowClient) private readonly client: IdentityNowClient) {}
+  constructor(
+    @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
+    // Optional: unit tests build the reconciler without the ops module.
+    @Optional() @Inject(MetricsService) private readonly metrics?: MetricsService,
+  ) {}
 
   /**
    * Searches the identities in order and stops at the first that shows the submission. Returns
@@ -39,6 +44,22 @@ export class ReconcilerService {
    * client's IdnError on failures (a failed read is never taken as "not there").
    */
   async findSubmission(
+    submissionId: string,
+    identities: readonly string[],
+    since: Date,
+    signal?: AbortSignal,
+  ): Promise<ArrivedSubmission | undefined> {
+    try {
+      const found = await this.lookUp(submissionId, identities, since, signal);
+      this.metrics?.reconciliation(found === undefined ? 'not_found' : 'found');
+      return found;
+    } catch (err) {
+      this.metrics?.reconciliation('error');
+      throw err;
+    }
+  }
+
+  private async lookUp(
     submissionId: string,
     identities: readonly string[],
     since: Date,

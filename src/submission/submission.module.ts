@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { IdentityNowModule, type IdnProviderSource } from '../identitynow/identitynow.module';
+import { IdentityNowMetricsBridge } from '../ops/identitynow-metrics.bridge';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
@@ -95,6 +96,7 @@ export class SubmissionModule {
         ReconcilerService,
         SubmissionService,
         SubmissionProcessor,
+        IdentityNowMetricsBridge,
       ],
       exports: [SubmissionService, DedupeStore],
     };

@@ -10,6 +10,9 @@ import { Job, type MinimalJob, Queue, RateLimitError, UnrecoverableError, Worker
 import { bullConnection } from '../app.module';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { jobContext } from '../ops/job-context';
+import { jobLogger, PINO_LOGGER, type PinoLogger } from '../ops/logger';
+import { MetricsService } from '../ops/metrics.service';
 import { ReadinessService } from '../ops/readiness.service';
 import { SUBMISSION_BACKOFF_TYPE, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
 import type { RequestRecord } from '../tracking/request-record';
@@ -65,6 +68,8 @@ export class SubmissionProcessor
     @Inject(SubmissionService) private readonly submissions: SubmissionService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(PINO_LOGGER) private readonly log: PinoLogger,
   ) {}
 
   get worker(): Worker<SubmissionJobData, RequestRecord> {
@@ -129,7 +134,59 @@ export class SubmissionProcessor
     });
   }
 
-  async process(job: Job<SubmissionJobData>, _token?: string, signal?: AbortSignal): Promise<RequestRecord> {
+  /** One attempt, observed: one log line and one duration sample per attempt, pair outcomes once. */
+  async process(job: Job<SubmissionJobData>, token?: string, signal?: AbortSignal): Promise<RequestRecord> {
+    const log = jobLogger(this.log, job.data, { jobAttempt: job.attemptsMade + 1 });
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    try {
+      const record = await jobContext.run({ log }, () => this.attempt(job, token, signal));
+      const outcome =
+        record.state === 'PARTIALLY_SUBMITTED'
+          ? 'partially_submitted'
+          : record.state === 'SUBMITTED'
+            ? 'submitted'
+            : record.state === 'DUPLICATE'
+              ? 'duplicate'
+              : 'failed';
+      this.metrics.jobProcessed(outcome, seconds());
+      for (const o of ['SUBMITTED', 'DUPLICATE', 'FAILED'] as const) {
+        this.metrics.pairOutcome(
+          o === 'SUBMITTED' ? 'submitted' : o === 'DUPLICATE' ? 'duplicate' : 'failed',
+          record.pairs.filter((p) => p.outcome === o).length,
+        );
+      }
+      log.info(
+        {
+          state: record.state,
+          attempts: record.attempts,
+          pairs: record.pairs.length,
+          durationMs: Math.round(seconds() * 1000),
+        },
+        'job outcome',
+      );
+      return record;
+    } catch (err) {
+      const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!(err instanceof RateLimitError)) this.metrics.jobProcessed(final ? 'failed' : 'retry', seconds());
+      log[final ? 'error' : 'warn'](
+        {
+          reason: err instanceof Error ? err.message : String(err),
+          willRetry: !final,
+          rateLimited: err instanceof RateLimitError,
+          durationMs: Math.round(seconds() * 1000),
+        },
+        'job outcome',
+      );
+      throw err;
+    }
+  }
+
+  private async attempt(
+    job: Job<SubmissionJobData>,
+    _token?: string,
+    signal?: AbortSignal,
+  ): Promise<RequestRecord> {
     try {
       return await this.submissions.attempt({
         data: job.data,

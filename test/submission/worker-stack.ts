@@ -2,6 +2,7 @@ import request from 'supertest';
 import { createSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import { SubmissionModule } from '../../src/submission/submission.module';
 import type { RequestRecord } from '../../src/tracking/request-record';
+import type { GatewayOptions } from '../../src/app.factory';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
@@ -81,6 +82,7 @@ export async function startWorkerGateway(
   sim: RunningSimulator,
   env: Record<string, string> = {},
   credentials: { clientId: string; clientSecret: string } = sim.credentials,
+  options: GatewayOptions = {},
 ): Promise<TestGateway> {
   return startGateway(
     {
@@ -93,6 +95,7 @@ export async function startWorkerGateway(
       ...env,
     },
     {
+      ...options,
       workerModules: [
         SubmissionModule.forRoot({
           connection: {

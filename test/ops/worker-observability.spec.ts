@@ -1,0 +1,97 @@
+import type { DestinationStream } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimulator, type RunningSimulator } from '../../src/simulator';
+import type { RequestRecord } from '../../src/tracking/request-record';
+import { grant } from '../support/bodies';
+import type { TestGateway } from '../support/gateway';
+import { startRedis, type PrivateRedis } from '../support/redis-server';
+import { startWorkerGateway } from '../submission/worker-stack';
+
+class Capture implements DestinationStream {
+  readonly lines: Record<string, unknown>[] = [];
+  write(line: string): void {
+    this.lines.push(JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+const REQUEST_ID = 'req-observability-1';
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+describe('worker observability: logs follow the HTTP request into the IdentityNow call; metrics count outcomes', () => {
+  let redis: PrivateRedis;
+  let sim: RunningSimulator;
+  let gw: TestGateway;
+  const logs = new Capture();
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sim = await createSimulator({ reportExisting: false });
+    gw = await startWorkerGateway(redis, sim, { LOG_LEVEL: 'info' }, sim.credentials, {
+      logDestination: logs,
+      logger: undefined,
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await sim.close();
+    await redis.stop();
+  });
+
+  it('carries the request id and traceparent from the HTTP request to the job outcome and IdentityNow call lines', async () => {
+    const accepted = await request(gw.server)
+      .post('/v3/access-requests')
+      .set('authorization', 'Bearer dev-secret')
+      .set('x-request-id', REQUEST_ID)
+      .set('traceparent', TRACEPARENT)
+      .send(grant());
+    expect(accepted.status).toBe(202);
+    const trackingId = accepted.body.trackingId as string;
+    let record: RequestRecord | undefined;
+    for (
+      let i = 0;
+      i < 100 && (record === undefined || record.state === 'QUEUED' || record.state === 'PROCESSING');
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      record = (
+        await request(gw.server)
+          .get(`/v3/access-requests/${trackingId}`)
+          .set('authorization', 'Bearer dev-secret')
+      ).body as RequestRecord;
+    }
+    expect(record?.state).toBe('SUBMITTED');
+
+    const httpLine = logs.lines.find(
+      (l) => l.msg === 'http request' && l.requestId === REQUEST_ID && l.status === 202,
+    );
+    expect(httpLine, 'one line per HTTP request').toBeDefined();
+    const outcome = logs.lines.filter((l) => l.msg === 'job outcome' && l.trackingId === trackingId);
+    expect(outcome).toHaveLength(1);
+    expect(outcome[0]).toMatchObject({
+      requestId: REQUEST_ID,
+      traceparent: TRACEPARENT,
+      clientId: 'dev',
+      state: 'SUBMITTED',
+    });
+    const call = logs.lines.find((l) => l.msg === 'identitynow call' && l.trackingId === trackingId);
+    expect(call).toMatchObject({
+      requestId: REQUEST_ID,
+      traceparent: TRACEPARENT,
+      operation: 'createAccessRequest',
+      status: 202,
+      outcome: 'ok',
+    });
+  });
+
+  it('exports pair outcomes, job durations, IdentityNow calls and token refreshes, with no ids in labels', async () => {
+    const text = (await request(gw.server).get('/metrics')).text;
+    expect(text).toMatch(/^gateway_pairs_total\{outcome="submitted"\} 1$/m);
+    expect(text).toMatch(/^gateway_job_processing_duration_seconds_count\{outcome="submitted"\} 1$/m);
+    expect(text).toMatch(/^gateway_identitynow_requests_total\{operation="submit",status_class="2xx"\} 1$/m);
+    expect(text).toMatch(/^gateway_identitynow_requests_total\{operation="token",status_class="2xx"\} 1$/m);
+    expect(text).toMatch(/^gateway_identitynow_token_refreshes_total\{result="ok"\} 1$/m);
+    expect(text).toMatch(/^gateway_identitynow_rate_limit_budget_max \d+$/m);
+    expect(text).not.toMatch(/2c918084660f45d6016617daa9210584|2c9180835d2e5168015d32f890ca1581/);
+  });
+});
