@@ -60,7 +60,7 @@ function refuse(
 /**
  * Guards everything under /admin (Bull Board and any admin route) in one Fastify onRequest hook, so
  * no handler, static file or plugin route of the dashboard is reached without credentials:
- * - ADMIN_USER unset: the admin surface does not exist (404, as for any unknown route);
+ * - ADMIN_USER unset: the admin surface is off (404, saying how to turn it on);
  * - no or wrong credentials: 401 ErrorResponseDto with a Basic challenge, no dashboard HTML;
  * - ADMIN_READ_ONLY: only GET/HEAD reach the dashboard (Bull Board's own read-only mode also holds).
  */
@@ -71,7 +71,12 @@ export function installAdminGuard(fastify: FastifyInstance, config: AppConfig): 
       return;
     }
     if (config.admin.user === undefined) {
-      refuse(reply, request, 404, 'no such route; see /docs for the API');
+      refuse(
+        reply,
+        request,
+        404,
+        'the admin endpoints are disabled: set ADMIN_USER and ADMIN_PASSWORD to enable them',
+      );
       return;
     }
     if (!adminCredentialsValid(config, request.headers.authorization)) {
