@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
 import { bootstrap } from './bootstrap';
+import { createLogger, NestPinoLogger } from './ops/logger';
 import { ConfigValidationError, loadConfigFromProcessEnv, type AppConfig } from './config/app-config';
 
 /**
@@ -18,8 +18,10 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const logger = new Logger('main');
-  const gateway = await bootstrap(config, logger);
+  // One pino JSON logger for the whole process: our lines, Nest's framework lines, the worker's.
+  const pino = createLogger(config);
+  const logger = new NestPinoLogger(pino.child({ component: 'main' }));
+  const gateway = await bootstrap(config, logger, { pino, logger: new NestPinoLogger(pino) });
   await gateway.app.listen({ port: config.http.port, host: '0.0.0.0' });
   logger.log(
     `access-request-gateway (role ${config.role}) listening on port ${config.http.port}; OpenAPI at /docs`,
