@@ -13,6 +13,7 @@ import {
   type AccessRequestItemDto,
   type RequestedItemDtoRefDto,
 } from './dto/access-request.dto';
+import { isCommonValidShape } from './access-request.fast-path';
 import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
@@ -26,6 +27,14 @@ const MAX_DEPTH = 10;
  * the plain body that is queued (dates in UTC `Z`, ids trimmed, nulls dropped).
  */
 export function validateAccessRequest(body: unknown, opts: RuleOptions): ValidationResult {
+  // The common shape skips class-transformer/class-validator (see access-request.fast-path.ts); the
+  // rules and the normalisation below are the same code either way.
+  if (isCommonValidShape(body)) return checkRulesAndNormalise(body, opts);
+  return validateWithDtos(body, opts);
+}
+
+/** The reference path: DTO shape checks for every body. Exported for the fast path's equivalence test. */
+export function validateWithDtos(body: unknown, opts: RuleOptions): ValidationResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, messages: ['the request body must be a JSON object (an IdentityNow AccessRequest)'] };
   }
@@ -39,6 +48,10 @@ export function validateAccessRequest(body: unknown, opts: RuleOptions): Validat
     forbidUnknownValues: true,
   });
   if (errors.length > 0) return { ok: false, messages: flattenErrors(errors, '') };
+  return checkRulesAndNormalise(dto, opts);
+}
+
+function checkRulesAndNormalise(dto: AccessRequestDto, opts: RuleOptions): ValidationResult {
   const problems = checkIdentityNowRules(dto, opts);
   if (problems.length > 0) return { ok: false, messages: problems };
   return { ok: true, value: normalise(dto) };

@@ -83,7 +83,7 @@ export function IsClientMetadata(options?: ValidationOptions): PropertyDecorator
   };
 }
 
-const MAX_METADATA_ENTRIES = 64;
+export const MAX_METADATA_ENTRIES = 64;
 
 function describeMetadataProblem(property: string, value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
