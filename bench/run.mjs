@@ -6,7 +6,8 @@
 // Each target is its own child process with its own private redis-server. Prints a markdown table and
 // writes the raw numbers to bench/results/. Knobs (all bounded): BENCH_ROUNDS, BENCH_DURATION_S,
 // BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_TOOL=wrk|autocannon, BENCH_TARGETS=a,b,c,
-// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway).
+// BENCH_NODE_ARGS_A/_B/_C (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
+// --cpu-prof-dir=/tmp/prof" to profile the gateway under this load).
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ const WARMUP_S = intEnv('BENCH_WARMUP_S', 5, 0, 120);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1, 1000);
 const TOOL = process.env.BENCH_TOOL || (wrkAvailable() ? 'wrk' : 'autocannon');
 const ONLY = (process.env.BENCH_TARGETS || 'a,b,c').split(',');
-const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean);
+const nodeArgs = (key) => (process.env[`BENCH_NODE_ARGS_${key.toUpperCase()}`] || '').split(' ').filter(Boolean);
 
 const SECRET = 'bench-client-secret-0123456789abcdef';
 const mainJs = join(root, 'dist', 'main.js');
@@ -65,7 +66,7 @@ const TARGETS = [
     key: 'a',
     name: 'bare node:http 202',
     redis: false,
-    args: [join(here, 'server-bare.mjs')],
+    args: [...nodeArgs('a'), join(here, 'server-bare.mjs')],
     env: {},
   },
   {
@@ -73,7 +74,7 @@ const TARGETS = [
     name: 'Fastify + hand validation + queue.add',
     redis: true,
     queuePrefix: 'bull',
-    args: [join(here, 'server-baseline.mjs')],
+    args: [...nodeArgs('b'), join(here, 'server-baseline.mjs')],
     env: { BENCH_SECRET: SECRET },
   },
   {
@@ -81,7 +82,7 @@ const TARGETS = [
     name: 'gateway (dist/main.js, ROLE=api)',
     redis: true,
     queuePrefix: 'arg',
-    args: [...GATEWAY_NODE_ARGS, mainJs],
+    args: [...nodeArgs('c'), mainJs],
     env: {
       NODE_ENV: 'production',
       ROLE: 'api',
@@ -138,12 +139,14 @@ async function startTarget(t) {
   // One request first: a target that does not answer 202 would make every number meaningless.
   const res = await fetch(t.url, { method: 'POST', headers, body });
   if (res.status !== 202) throw new Error(`${t.name} answered ${res.status}: ${await res.text()}`);
+  t.totalRequests = 1;
 }
 
 async function measure(t, durationS) {
   const cpu0 = cpuMicros(t.child.pid);
   const rcpu0 = t.redisServer ? cpuMicros(t.redisServer.pid) : 0;
   const r = await runLoad({ tool: TOOL, url: t.url, body, headers, connections: CONNECTIONS, durationS, workDir });
+  t.totalRequests += r.requests;
   const cpu = cpuMicros(t.child.pid) - cpu0;
   const rcpu = t.redisServer ? cpuMicros(t.redisServer.pid) - rcpu0 : 0;
   return {
@@ -154,11 +157,30 @@ async function measure(t, durationS) {
   };
 }
 
-/** Jobs in the queue's wait list: with no worker running, every 202 must have left one there. */
-async function queuedJobs(t) {
+/**
+ * Jobs in the queue's wait list (with no worker running, every 202 must have left one there), and
+ * how Redis was used per request over the whole run: commands, and read events (one per client
+ * write that reached it, so batching shows as fewer than one per command).
+ */
+async function redisUsage(t) {
   const redis = new Redis(t.redisServer.url, { maxRetriesPerRequest: 1 });
   try {
-    return await redis.llen(`${t.queuePrefix}:submissions:wait`);
+    const jobs = await redis.llen(`${t.queuePrefix}:submissions:wait`);
+    const stats = await redis.info('stats');
+    const commandstats = await redis.info('commandstats');
+    const reads = Number(/total_reads_processed:(\d+)/.exec(stats)?.[1] ?? NaN);
+    const commands = {};
+    for (const m of commandstats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) commands[m[1]] = Number(m[2]);
+    const perRequest = (n) => Math.round((n / t.totalRequests) * 100) / 100;
+    return {
+      queuedJobs: jobs,
+      redisReadsPerRequest: perRequest(reads),
+      redisCommandsPerRequest: Object.fromEntries(
+        Object.entries(commands)
+          .filter(([, n]) => n > t.totalRequests / 100)
+          .map(([c, n]) => [c, perRequest(n)]),
+      ),
+    };
   } finally {
     redis.disconnect();
   }
@@ -174,7 +196,7 @@ const round2 = (x) => Math.round(x * 100) / 100;
 
 async function main() {
   const info = { startedAt: new Date().toISOString(), machine: machine(), versions: versions() };
-  const config = { rounds: ROUNDS, durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, tool: TOOL, bodyBytes: Buffer.byteLength(body), idempotencyKey: 'not sent', gatewayNodeArgs: GATEWAY_NODE_ARGS };
+  const config = { rounds: ROUNDS, durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, tool: TOOL, bodyBytes: Buffer.byteLength(body), idempotencyKey: 'not sent', nodeArgs: { a: nodeArgs('a'), b: nodeArgs('b'), c: nodeArgs('c') } };
   console.error(`bench: ${TOOL}, ${CONNECTIONS} connections, ${ROUNDS} x ${DURATION_S}s rounds after ${WARMUP_S}s warm-up, body ${config.bodyBytes} B, work dir ${workDir}`);
   try {
     for (const t of TARGETS) await startTarget(t);
@@ -212,7 +234,7 @@ async function main() {
         redisPeakRssMiB: t.redis ? peakRssMiB(t.redisServer.pid) : null,
         non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
         errors: rs.reduce((n, r) => n + r.errors, 0),
-        ...(t.redis ? { queuedJobs: await queuedJobs(t), acceptedInRounds: accepted } : {}),
+        ...(t.redis ? { ...(await redisUsage(t)), acceptedInRounds: accepted } : {}),
       };
     }
     // Ratios per round (the targets of one round ran back to back under the same machine noise),
@@ -243,6 +265,9 @@ async function main() {
       }),
       '',
       `ratios (median of per-round ratios): c/b req/s ${ratios.rpsCOverB === null ? '-' : round2(ratios.rpsCOverB)} (goal >= 1.0), c/a req/s ${ratios.rpsCOverA === null ? '-' : round2(ratios.rpsCOverA)}, b/a req/s ${ratios.rpsBOverA === null ? '-' : round2(ratios.rpsBOverA)}, p99 c/b ${ratios.p99COverB === null ? '-' : round2(ratios.p99COverB)} (goal <= 1.5), CPU/req c/b ${ratios.cpuCOverB === null ? '-' : round2(ratios.cpuCOverB)}`,
+      `Redis per request (whole run): ${TARGETS.filter((t) => t.redis)
+        .map((t) => `(${t.key}) ${summary[t.key].redisReadsPerRequest} client writes, commands ${JSON.stringify(summary[t.key].redisCommandsPerRequest)}`)
+        .join('; ')}`,
       `raw results: ${file}`,
     ];
     console.log(lines.join('\n'));

@@ -1,6 +1,6 @@
 import { ITEM_TYPES, REQUEST_TYPES } from './access-request.types';
 import { MAX_IDENTITIES, MAX_ITEMS, type AccessRequestDto } from './dto/access-request.dto';
-import { MAX_METADATA_ENTRIES, parseIsoDateTime } from './dto/validators';
+import { MAX_METADATA_ENTRIES, parseIsoDateTimeMs } from './dto/validators';
 
 /**
  * A cheap, conservative pre-check for the request shape almost every caller sends (requestedFor +
@@ -49,7 +49,7 @@ const ITEM_TYPE_SET: ReadonlySet<string> = new Set(ITEM_TYPES);
 const nonBlank = (v: unknown, max: number): boolean =>
   typeof v === 'string' && v.length <= max && v.trim().length > 0;
 
-const isDateTime = (v: unknown): boolean => typeof v === 'string' && parseIsoDateTime(v) !== undefined;
+const isDateTime = (v: unknown): boolean => typeof v === 'string' && parseIsoDateTimeMs(v) !== undefined;
 
 /**
  * Only objects JSON.parse makes: class-transformer treats other prototypes (and own `for…in`-visible

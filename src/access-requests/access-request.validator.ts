@@ -14,6 +14,7 @@ import {
   type RequestedItemDtoRefDto,
 } from './dto/access-request.dto';
 import { isCommonValidShape } from './access-request.fast-path';
+import { parseIsoDateTimeMs } from './dto/validators';
 import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
@@ -96,8 +97,9 @@ function rewrite(rule: string, message: string, property: string, path: string):
   return `${path}: ${message}`;
 }
 
+/** Only called on validated dates; the same instant `new Date(v)` gives, without re-parsing the string. */
 const utc = (v: string | undefined): string | undefined =>
-  v === undefined ? undefined : new Date(v).toISOString();
+  v === undefined ? undefined : new Date(parseIsoDateTimeMs(v) ?? v).toISOString();
 
 function meta(m: Metadata | undefined): Metadata | undefined {
   return m === undefined ? undefined : { ...m };
@@ -105,7 +107,13 @@ function meta(m: Metadata | undefined): Metadata | undefined {
 
 /** Absent optional fields stay absent in job data (and upstream), instead of `undefined`. */
 function dropUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  // A loop rather than entries/filter/fromEntries: this runs for every item of every request.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as T;
 }
 
 function normaliseItem(i: AccessRequestItemDto): AccessItem {
