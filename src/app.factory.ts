@@ -46,8 +46,10 @@ export async function createGateway(
   });
   app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onSend', async (request, reply) => {
+  // Callback style, not async: this runs on every response, and an async hook costs a promise each time.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 
   if (config.role !== 'worker') {
