@@ -1,15 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
-import { type DynamicModule, Logger, type LoggerService, type Type } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
+import { type DynamicModule, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
+import { installAdminGuard } from './ops/admin-auth';
+import { installHttpObservability } from './ops/http-observability';
+import { createLogger, NestPinoLogger, type PinoLogger } from './ops/logger';
+import { MetricsService } from './ops/metrics.service';
+import { OpsModule } from './ops/ops.module';
 
 export interface GatewayOptions extends AppModuleOptions {
+  /** Nest's framework logger; default: the pino logger below, through NestPinoLogger. */
   readonly logger?: LoggerService | false;
+  /** The process's pino logger; default: `createLogger(config)` (JSON on stdout, LOG_LEVEL). */
+  readonly pino?: PinoLogger;
+  /** Where the default pino logger writes (tests capture lines here). */
+  readonly logDestination?: DestinationStream;
   /** Extra providers/modules tests or main may add (kept generic on purpose). */
   readonly modules?: readonly (Type | DynamicModule)[];
 }
@@ -31,21 +42,30 @@ export async function createGateway(
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  const log = options.pino ?? createLogger(config, { destination: options.logDestination });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, {
       ...options,
-      extraModules: [...(options.extraModules ?? []), ...(options.modules ?? [])],
+      extraModules: [
+        OpsModule.forRoot(config, log),
+        ...(options.extraModules ?? []),
+        ...(options.modules ?? []),
+      ],
     }),
     adapter,
-    { logger: options.logger ?? new Logger(), abortOnError: false },
+    { logger: options.logger ?? new NestPinoLogger(log), abortOnError: false },
   );
   // SailPoint's SDK posts its token request as multipart/form-data; accept small text fields only.
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
     limits: { files: 0, fields: 10, fieldSize: 4096, parts: 10 },
   });
+  // Every error, Fastify's own body-parser errors included (Nest wraps them), goes through this filter.
   app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
   const fastify = app.getHttpAdapter().getInstance();
+  // Before init: the dashboard plugin is registered during init and must inherit the guard.
+  installAdminGuard(fastify, config);
+  installHttpObservability(fastify, { logger: log, metrics: app.get(MetricsService) });
   // Callback style, not async: this runs on every response, and an async hook costs a promise each time.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);

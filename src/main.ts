@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createGateway } from './app.factory';
+import { bootstrap } from './bootstrap';
 import { ConfigValidationError, loadConfigFromProcessEnv, type AppConfig } from './config/app-config';
 
 /**
@@ -19,8 +19,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = new Logger('main');
-  const app = await createGateway(config);
-  await app.listen({ port: config.http.port, host: '0.0.0.0' });
+  const gateway = await bootstrap(config, logger);
+  await gateway.app.listen({ port: config.http.port, host: '0.0.0.0' });
   logger.log(
     `access-request-gateway (role ${config.role}) listening on port ${config.http.port}; OpenAPI at /docs`,
   );
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.submission.shutdownGraceMs + 10_000);
     hardStop.unref();
-    app.close().then(
+    gateway.close().then(
       () => process.exit(0),
       (e: unknown) => {
         logger.error(`error during shutdown: ${e instanceof Error ? e.message : String(e)}`);

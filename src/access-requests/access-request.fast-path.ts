@@ -108,15 +108,22 @@ function isItem(item: unknown): boolean {
 }
 
 /**
- * IsClientMetadata (validators.ts), minus keys that name an Object.prototype member (`constructor`,
- * `__proto__`, `toString`…): class-transformer silently drops those when it copies the map.
+ * IsClientMetadata (validators.ts), minus keys the DTO path treats specially: `prototype` and
+ * Object.prototype members (`constructor`, `__proto__`, `toString`…), which the validator's
+ * structural check refuses or class-transformer silently drops when it copies the map.
  */
 function isMetadata(v: unknown): boolean {
   if (!isPlainObject(v)) return false;
   let n = 0;
   for (const key in v) {
     n += 1;
-    if (n > MAX_METADATA_ENTRIES || key.length === 0 || key.length > 255 || key in Object.prototype)
+    if (
+      n > MAX_METADATA_ENTRIES ||
+      key.length === 0 ||
+      key.length > 255 ||
+      key in Object.prototype ||
+      key === 'prototype'
+    )
       return false;
     const value = v[key];
     if (typeof value !== 'string' || value.length > 4000) return false;

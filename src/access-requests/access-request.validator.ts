@@ -39,9 +39,8 @@ export function validateWithDtos(body: unknown, opts: RuleOptions): ValidationRe
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, messages: ['the request body must be a JSON object (an IdentityNow AccessRequest)'] };
   }
-  if (depthExceeds(body, MAX_DEPTH)) {
-    return { ok: false, messages: [`the request body is nested deeper than ${MAX_DEPTH} levels`] };
-  }
+  const structural = structuralProblem(body, '', MAX_DEPTH);
+  if (structural !== undefined) return { ok: false, messages: [structural] };
   const dto = plainToInstance(AccessRequestDto, body, { enableImplicitConversion: false });
   const errors = validateSync(dto, {
     whitelist: true,
@@ -58,13 +57,21 @@ function checkRulesAndNormalise(dto: AccessRequestDto, opts: RuleOptions): Valid
   return { ok: true, value: normalise(dto) };
 }
 
-function depthExceeds(value: unknown, budget: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (budget === 0) return true;
-  for (const v of Object.values(value)) {
-    if (depthExceeds(v, budget - 1)) return true;
+// class-transformer walks plain maps (clientMetadata) key by key and breaks on these names.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Nesting bombs and prototype-ish keys, found before class-transformer walks the body. */
+function structuralProblem(value: unknown, path: string, budget: number): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (budget === 0) return `the request body is nested deeper than ${MAX_DEPTH} levels`;
+  const isArray = Array.isArray(value);
+  for (const [k, v] of Object.entries(value)) {
+    const here = isArray ? `${path}[${k}]` : path === '' ? k : `${path}.${k}`;
+    if (!isArray && FORBIDDEN_KEYS.has(k)) return `${here}: "${k}" is not allowed as a key`;
+    const problem = structuralProblem(v, here, budget - 1);
+    if (problem !== undefined) return problem;
   }
-  return false;
+  return undefined;
 }
 
 function flattenErrors(errors: readonly ValidationError[], parentPath: string): string[] {

@@ -31,6 +31,8 @@ export interface AppConfig {
     readonly failedJobRetentionSeconds: number;
     readonly concurrency: number;
     readonly shutdownGraceMs: number;
+    /** BullMQ job lock; a job of a killed worker is taken over after this (plus one stalled check). */
+    readonly lockDurationMs: number;
   };
   readonly auth: {
     readonly clientsFile: string | undefined;
@@ -58,7 +60,12 @@ export interface AppConfig {
     readonly latency: { readonly minMs: number; readonly maxMs: number } | null;
     readonly errorRates: Readonly<Partial<Record<500 | 502 | 503 | 504, number>>>;
   };
-  readonly admin: { readonly user: string | undefined; readonly password: string | undefined };
+  readonly admin: {
+    readonly user: string | undefined;
+    readonly password: string | undefined;
+    /** Bull Board shows queues and jobs but refuses retry, remove, pause, clean. */
+    readonly readOnly: boolean;
+  };
   readonly logLevel: string;
 }
 
@@ -129,6 +136,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       failedJobRetentionSeconds: env.FAILED_JOB_RETENTION_SECONDS ?? 604_800,
       concurrency: env.WORKER_CONCURRENCY ?? 16,
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 20_000,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS ?? 30_000,
     },
     auth: {
       clientsFile: env.CLIENTS_FILE,
@@ -161,7 +169,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       latency: parseSimulatorLatency(env.SIMULATOR_LATENCY_MS),
       errorRates: parseSimulatorErrorRates(env.SIMULATOR_ERROR_RATES),
     },
-    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
+    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, readOnly: env.ADMIN_READ_ONLY === 'true' },
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

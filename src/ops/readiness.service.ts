@@ -1,4 +1,4 @@
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { REDIS } from '../redis/redis.module';
 
@@ -15,8 +15,21 @@ export interface ReadinessContributor {
 
 const CHECK_TIMEOUT_MS = 1_000;
 
+/**
+ * Managed Redis services (ElastiCache, Memorystore, Azure Cache…) often disable or rename CONFIG, or
+ * an ACL forbids it. Then the policy cannot be read: the process stays ready and says so, because
+ * refusing traffic forever would be worse than trusting the operator's setting.
+ */
+const CONFIG_UNAVAILABLE = /unknown command|NOPERM|no permissions|not allowed|disabled/i;
+const OK_PREFIX = 'ok';
+
+/** A check text counts as passing when it is `ok` or starts with `ok (` (ok, with a remark). */
+function passes(text: string): boolean {
+  return text === OK_PREFIX || text.startsWith(`${OK_PREFIX} (`);
+}
+
 @Injectable()
-export class ReadinessService implements BeforeApplicationShutdown {
+export class ReadinessService implements OnModuleDestroy, BeforeApplicationShutdown {
   private shuttingDown = false;
   private readonly contributors: ReadinessContributor[] = [];
 
@@ -24,6 +37,11 @@ export class ReadinessService implements BeforeApplicationShutdown {
 
   register(contributor: ReadinessContributor): void {
     this.contributors.push(contributor);
+  }
+
+  /** The first shutdown hook Nest calls: load balancers see 503 while in-flight work drains. */
+  onModuleDestroy(): void {
+    this.shuttingDown = true;
   }
 
   beforeApplicationShutdown(): void {
@@ -40,7 +58,7 @@ export class ReadinessService implements BeforeApplicationShutdown {
     for (const c of this.contributors) {
       checks[c.name] = (await c.check()) ?? 'ok';
     }
-    return { ready: Object.values(checks).every((v) => v === 'ok'), checks };
+    return { ready: Object.values(checks).every(passes), checks };
   }
 
   /** BullMQ loses jobs if Redis may evict keys, so anything but noeviction is "not ready". */
@@ -53,9 +71,18 @@ export class ReadinessService implements BeforeApplicationShutdown {
       }, CHECK_TIMEOUT_MS);
     });
     try {
-      const reply = (await Promise.race([this.redis.config('GET', 'maxmemory-policy'), timeout])) as string[];
-      const policy = reply[1];
-      if (policy !== undefined && policy !== 'noeviction') {
+      let reply: unknown;
+      try {
+        reply = await Promise.race([this.redis.config('GET', 'maxmemory-policy'), timeout]);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        if (!CONFIG_UNAVAILABLE.test(message)) throw e;
+        // Reachable (it answered), but the policy cannot be read: see CONFIG_UNAVAILABLE.
+        await Promise.race([this.redis.ping(), timeout]);
+        return `${OK_PREFIX} (maxmemory-policy cannot be checked: CONFIG is not available on this Redis; make sure it is noeviction)`;
+      }
+      const policy = Array.isArray(reply) ? (reply as unknown[])[1] : undefined;
+      if (typeof policy === 'string' && policy !== 'noeviction') {
         return `maxmemory-policy is ${policy}; BullMQ needs noeviction`;
       }
       return undefined;

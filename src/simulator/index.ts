@@ -12,3 +12,9 @@ export {
 export type { RecordsFilter } from './simulator-store';
 export * from './simulator.types';
 export { simulatorOptionsFromConfig } from './simulator-options';
+export {
+  OpenApiValidator,
+  openApiToJsonSchema,
+  describeSchemaErrors,
+  type OpenApiDocument,
+} from './openapi-schema';

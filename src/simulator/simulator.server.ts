@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { checkAccessRequest, checkCancelRequest, warmUpValidators } from './access-request.rules';
 import { SimFaults } from './simulator-faults';
 import { SimRateLimiter } from './simulator-rate-limiter';
 import { SimStore, type RecordsFilter } from './simulator-store';
-import { defaultIdentityId, SimTokenStore, type IssuedToken } from './simulator-tokens';
+import { SimTokenStore, type IssuedToken } from './simulator-tokens';
 import { parseIntParam, QueryError } from './status-query';
 import {
   SIM_OPERATIONS,
@@ -118,6 +119,20 @@ function errorAnswer(status: number, text?: string, retryAfterSeconds?: number):
   return { status, body: errorResponse(status, text === undefined ? [] : [text]) };
 }
 
+/**
+ * The access-request APIs are `userAuth` only in the spec: a token without a user (API authority) is
+ * refused with 403, which is why the gateway needs a PAT.
+ */
+function userContextRequired(): Answer {
+  return {
+    status: 403,
+    body: errorResponse(403, [
+      'The server understood the request but refuses to authorize it.',
+      'The access-request APIs need a user-context token (client credentials of a personal access token); API-authority client credentials are refused.',
+    ]),
+  };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -126,6 +141,14 @@ function firstString(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
   return undefined;
+}
+
+function operationOf(method: string, path: string): SimOperation | 'other' {
+  if (method === 'POST' && path === '/oauth/token') return 'token';
+  if (method === 'POST' && path === '/v3/access-requests') return 'submit';
+  if (method === 'POST' && path === '/v3/access-requests/cancel') return 'cancel';
+  if (method === 'GET' && path === '/v3/access-request-status') return 'status';
+  return 'other';
 }
 
 function asRecord(v: unknown): Record<string, unknown> {
@@ -214,9 +237,32 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
     done(null, Object.fromEntries(new URLSearchParams(typeof body === 'string' ? body : body.toString())));
   });
 
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
+  // Errors raised before a handler runs (malformed JSON, wrong content type, body too large) are
+  // recorded too, so tests can see every call that reached the simulator.
+  // SailPoint's TypeScript SDK posts its token request as multipart/form-data: small text fields only.
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { files: 0, fields: 10, fieldSize: 4096, parts: 10 },
+  });
+
+  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     const status =
       err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const q = req.url.indexOf('?');
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    if (!path.startsWith('/__sim/')) {
+      store.recordCall({
+        time: new Date().toISOString(),
+        method: req.method,
+        path,
+        query: q < 0 ? '' : req.url.slice(q + 1),
+        operation: operationOf(req.method, path),
+        clientId: tokens.clientIdOf(req.headers.authorization),
+        status,
+        fault: null,
+        durationMs: 0,
+      });
+    }
     void reply
       .code(status)
       .send(errorResponse(status, [status === 500 ? 'An internal fault occurred.' : err.message]));
@@ -374,6 +420,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
           },
         };
       }
+      rec.clientId = clientId ?? null;
       const client =
         clientId === undefined || clientSecret === undefined
           ? undefined
@@ -384,7 +431,6 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
           body: { error: 'invalid_client', error_description: 'Bad client credentials' },
         };
       }
-      rec.clientId = client.clientId;
       return { status: 200, body: tokens.issue(client, now).body };
     }),
   );
@@ -392,15 +438,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
   // ---- POST /v3/access-requests -----------------------------------------------------------------
   app.post('/v3/access-requests', (req, reply) =>
     handle(req, reply, 'submit', ({ auth, responseLost, now }) => {
-      if (auth === null || auth.identityId === null) {
-        return {
-          status: 403,
-          body: errorResponse(403, [
-            'The server understood the request but refuses to authorize it.',
-            'POST /v3/access-requests needs a user-context token (a personal access token); API-authority client credentials are refused.',
-          ]),
-        };
-      }
+      if (auth === null || auth.identityId === null) return userContextRequired();
       const result = checkAccessRequest(req.body, auth.identityId, now);
       if (!result.ok) return { status: 400, body: errorResponse(400, result.messages) };
       const out = store.submit(
@@ -421,9 +459,10 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
   // ---- GET /v3/access-request-status ------------------------------------------------------------
   app.get('/v3/access-request-status', (req, reply) =>
     handle(req, reply, 'status', ({ auth, now }) => {
+      if (auth === null || auth.identityId === null) return userContextRequired();
+      const self = auth.identityId;
       const query = asRecord(req.query);
-      const me = (v: string | undefined): string | undefined =>
-        v === 'me' ? (auth?.identityId ?? defaultIdentityId(auth?.client.clientId ?? '')) : v;
+      const me = (v: string | undefined): string | undefined => (v === 'me' ? self : v);
       const requestedFor = me(firstString(query['requested-for']));
       const requestedBy = me(firstString(query['requested-by']));
       const regardingIdentity = me(firstString(query['regarding-identity']));
@@ -467,9 +506,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
   // ---- POST /v3/access-requests/cancel ----------------------------------------------------------
   app.post('/v3/access-requests/cancel', (req, reply) =>
     handle(req, reply, 'cancel', ({ auth, now }) => {
-      if (auth === null || auth.identityId === null) {
-        return { status: 403, body: errorResponse(403, []) };
-      }
+      if (auth === null || auth.identityId === null) return userContextRequired();
       const problems = checkCancelRequest(req.body);
       if (problems.length > 0) return { status: 400, body: errorResponse(400, problems) };
       const body = req.body as { accountActivityId: string; comment: string };

@@ -75,6 +75,8 @@ export async function startRedis(
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      // Refused connections while the server starts are expected; the loop retries.
+      probe.on('error', () => undefined);
       try {
         await probe.connect();
         await probe.ping();

@@ -1,14 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsIn,
-  IsOptional,
-  ValidateIf,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, ValidateIf, ValidateNested } from 'class-validator';
 import {
   ITEM_TYPES,
   REQUEST_TYPES,
@@ -29,6 +21,12 @@ import { IsClientMetadata, IsIsoDateTimeWithOffset, IsNonBlankString } from './v
 export const MAX_IDENTITIES = 1000;
 export const MAX_ITEMS = 1000;
 
+/**
+ * Optional but not nullable (IdentityNow's schema does not allow null here): absent is fine, null is
+ * validated like any other value and refused. class-validator's IsOptional would let null through.
+ */
+const IfPresent = (): PropertyDecorator => ValidateIf((_o: object, value: unknown) => value !== undefined);
+
 const itemTypeMessage = `$property must be one of ${ITEM_TYPES.join(', ')}`;
 const nullable = (o: object, key: string): boolean =>
   (o as Record<string, unknown>)[key] !== null && (o as Record<string, unknown>)[key] !== undefined;
@@ -46,7 +44,7 @@ export class AccessRequestItemDto {
   id!: string;
 
   @ApiPropertyOptional({ example: 'Needed for the Q3 audit', description: 'Required for REVOKE_ACCESS' })
-  @IsOptional()
+  @IfPresent()
   @IsNonBlankString({ maxLength: 4000 })
   comment?: string;
 
@@ -55,7 +53,7 @@ export class AccessRequestItemDto {
     additionalProperties: { type: 'string' },
     example: { ticket: 'CHG-1234' },
   })
-  @IsOptional()
+  @IfPresent()
   @IsClientMetadata()
   clientMetadata?: Metadata;
 
@@ -64,7 +62,7 @@ export class AccessRequestItemDto {
     example: '2030-01-01T09:00:00Z',
     description: 'Not allowed for REVOKE_ACCESS; a past date means "as soon as possible"',
   })
-  @IsOptional()
+  @IfPresent()
   @IsIsoDateTimeWithOffset()
   startDate?: string;
 
@@ -73,7 +71,7 @@ export class AccessRequestItemDto {
     example: '2030-06-30T17:00:00Z',
     description: 'Must be in the future',
   })
-  @IsOptional()
+  @IfPresent()
   @IsIsoDateTimeWithOffset()
   removeDate?: string;
 
@@ -124,22 +122,22 @@ export class RequestedItemDtoRefDto {
   id!: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IfPresent()
   @IsNonBlankString({ maxLength: 4000 })
   comment?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
+  @IfPresent()
   @IsClientMetadata()
   clientMetadata?: Metadata;
 
   @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
+  @IfPresent()
   @IsIsoDateTimeWithOffset()
   startDate?: string;
 
   @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
+  @IfPresent()
   @IsIsoDateTimeWithOffset()
   removeDate?: string;
 
@@ -201,7 +199,7 @@ export class AccessRequestDto {
     additionalProperties: { type: 'string' },
     example: { requestedBy: 'hr-portal' },
   })
-  @IsOptional()
+  @IfPresent()
   @IsClientMetadata()
   clientMetadata?: Metadata;
 

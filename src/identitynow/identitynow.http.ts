@@ -1,0 +1,109 @@
+import { Agent, type Dispatcher, request } from 'undici';
+import {
+  classifyError,
+  IdnRetryableError,
+  type IdnOperation,
+  type IdnResponseLike,
+} from './identitynow.errors';
+
+/**
+ * One keep-alive connection pool per origin for every IdentityNow call of this process (token and
+ * API). Reusing connections matters: a TLS handshake per call would cost more than the call.
+ */
+export function createIdnDispatcher(timeoutMs: number): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: timeoutMs },
+  });
+}
+
+export interface IdnHttpRequest {
+  readonly operation: IdnOperation;
+  readonly dispatcher: Dispatcher;
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  /** The whole call (connect, send, headers, body) must end within this. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface IdnHttpResponse extends IdnResponseLike {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Sends one HTTP request and reads the whole answer. Any exception is classified right here (so the
+ * caller sees only IdnError): a caller's abort or the overall timeout during the call is ambiguous
+ * for operations with side effects. A failure to read the body of a non-2xx answer still yields the
+ * status (the status alone decides the outcome); for a 2xx the body is the result, so it is an error.
+ */
+export async function sendIdn(req: IdnHttpRequest): Promise<IdnHttpResponse> {
+  const timeout = AbortSignal.timeout(req.timeoutMs);
+  const signal = req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]);
+  const ctx = { operation: req.operation, timeoutMs: req.timeoutMs };
+  const aborted = (): Error | undefined => {
+    if (timeout.aborted) {
+      const e = new Error('timeout');
+      e.name = 'TimeoutError';
+      return e;
+    }
+    if (req.signal?.aborted === true) {
+      const e = new Error('aborted');
+      e.name = 'AbortError';
+      return e;
+    }
+    return undefined;
+  };
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(req.url, {
+      dispatcher: req.dispatcher,
+      method: req.method,
+      headers: req.headers,
+      body: req.body ?? null,
+      signal,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+  } catch (err) {
+    throw classifyError(aborted() ?? err, ctx);
+  }
+  let bodyText: string;
+  try {
+    bodyText = await res.body.text();
+  } catch (err) {
+    if (res.statusCode >= 200 && res.statusCode < 300) throw classifyError(aborted() ?? err, ctx);
+    bodyText = '';
+  }
+  return {
+    status: res.statusCode,
+    retryAfter: header(res.headers, 'retry-after'),
+    headers: res.headers,
+    bodyText,
+  };
+}
+
+/** Parses a 2xx JSON body; an unreadable one is an error of the given ambiguity. */
+export function parseJsonBody(res: IdnHttpResponse, operation: IdnOperation, ambiguous: boolean): unknown {
+  if (res.bodyText.trim() === '') return {};
+  try {
+    return JSON.parse(res.bodyText) as unknown;
+  } catch {
+    throw new IdnRetryableError(
+      operation,
+      ambiguous,
+      `IdentityNow ${res.status}: the answer is not JSON${ambiguous ? '; outcome unknown' : ''}`,
+      res.status,
+    );
+  }
+}

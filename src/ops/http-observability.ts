@@ -1,0 +1,87 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientOf } from '../auth/auth.guard';
+import type { MetricsService, RejectionReason } from './metrics.service';
+import type { PinoLogger } from './logger';
+
+const ACCESS_REQUESTS_ROUTE = '/v3/access-requests';
+/** Probes and scrapes arrive every few seconds; at info level they would drown the real traffic. */
+const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
+
+const REASON_BY_STATUS: Record<number, RejectionReason> = {
+  400: 'invalid_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'idempotency_in_progress',
+  413: 'body_too_large',
+  415: 'unsupported_media_type',
+  422: 'idempotency_mismatch',
+  429: 'quota_exceeded',
+  503: 'unavailable',
+};
+
+/** Maps a refusal's status to its reason (the edge maps each domain error kind to one status). */
+export function rejectionReason(status: number): RejectionReason {
+  return REASON_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'other');
+}
+
+/**
+ * The route template (never the raw URL: ids in paths would make one series per request), or
+ * `unmatched` for requests no route answered.
+ */
+export function routeLabel(request: FastifyRequest): string {
+  return request.routeOptions.url ?? 'unmatched';
+}
+
+/** Path only: the query string may carry credentials (`/oauth/token?client_secret=…`). */
+function pathOf(request: FastifyRequest): string {
+  const q = request.url.indexOf('?');
+  return q === -1 ? request.url : request.url.slice(0, q);
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * One log line and the HTTP metrics for every answered request. Only chosen fields are logged:
+ * never headers (Authorization) nor bodies (client secrets in /oauth/token forms).
+ */
+export function installHttpObservability(
+  fastify: FastifyInstance,
+  deps: { readonly logger: PinoLogger; readonly metrics: MetricsService },
+): void {
+  const log = deps.logger.child({ component: 'http' });
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    try {
+      const route = routeLabel(request);
+      const status = reply.statusCode;
+      const client = clientOf(request)?.id ?? '-';
+      const seconds = reply.elapsedTime / 1000;
+      deps.metrics.httpRequest(request.method, route, status, client, seconds);
+      if (route === ACCESS_REQUESTS_ROUTE && request.method === 'POST') {
+        if (status === 202) {
+          deps.metrics.accessRequestAccepted(client, reply.getHeader('idempotent-replayed') === 'true');
+        } else if (status >= 400) {
+          deps.metrics.accessRequestRejected(client, rejectionReason(status));
+        }
+      }
+      const line = {
+        requestId: request.id,
+        traceparent: header(request, 'traceparent'),
+        method: request.method,
+        route,
+        path: pathOf(request),
+        status,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        client,
+      };
+      if (status >= 500) log.error(line, 'http request');
+      else if (QUIET_ROUTES.has(route)) log.debug(line, 'http request');
+      else log.info(line, 'http request');
+    } finally {
+      done();
+    }
+  });
+}

@@ -1,0 +1,37 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Global, Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { SUBMISSION_QUEUE } from '../queue/submission-job';
+import { MetricsController } from './metrics.controller';
+import { MetricsService, type JobCountSource } from './metrics.service';
+
+/**
+ * Counts the submissions queue at scrape time in whichever role registered it (the API registers
+ * it for its producer). A worker that registers it differently can call `watchQueue` itself.
+ */
+@Injectable()
+export class QueueMetricsBinder implements OnApplicationBootstrap {
+  constructor(
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    let queue: JobCountSource | undefined;
+    try {
+      queue = this.moduleRef.get<JobCountSource>(getQueueToken(SUBMISSION_QUEUE), { strict: false });
+    } catch {
+      // Not registered in this role: nothing to count here.
+    }
+    if (queue !== undefined) this.metrics.watchQueue(SUBMISSION_QUEUE, queue);
+  }
+}
+
+/** Global: any feature injects `MetricsService` without importing anything. */
+@Global()
+@Module({
+  controllers: [MetricsController],
+  providers: [MetricsService, QueueMetricsBinder],
+  exports: [MetricsService],
+})
+export class MetricsModule {}

@@ -1,0 +1,38 @@
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { BullBoardModule } from '@bull-board/nestjs';
+import type { DynamicModule } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { SUBMISSION_QUEUE } from '../queue/submission-job';
+import { QUEUE_DASHBOARD_ROUTE } from './admin-auth';
+
+/**
+ * Bull Board at /admin/queues, for the roles that register the submissions queue (api, all).
+ * Nothing is mounted when ADMIN_USER is unset, so the route answers 404 like any unknown one.
+ * Authentication is not here: the admin onRequest hook (admin-auth.ts) guards the whole prefix.
+ */
+export function queueDashboardModules(config: AppConfig): DynamicModule[] {
+  if (config.admin.user === undefined || config.role === 'worker') return [];
+  const readOnly = config.admin.readOnly;
+  return [
+    BullBoardModule.forRoot({
+      route: QUEUE_DASHBOARD_ROUTE,
+      adapter: FastifyAdapter,
+      boardOptions: {
+        uiConfig: {
+          boardTitle: 'access-request-gateway',
+          hideDocsLink: true,
+        },
+      },
+    }),
+    BullBoardModule.forFeature({
+      name: SUBMISSION_QUEUE,
+      adapter: BullMQAdapter,
+      options: {
+        readOnlyMode: readOnly,
+        allowRetries: !readOnly,
+        description: 'Accepted access requests waiting for, or being, submitted to IdentityNow',
+      },
+    }),
+  ];
+}

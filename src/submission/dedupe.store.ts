@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import type { RequestType } from '../access-requests/access-request.types';
+import type { RequestPair } from '../access-requests/pairs';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { redisKey } from '../redis/redis.keys';
+import { SUBMISSION_REDIS } from './submission.tokens';
+
+/**
+ * Claims all pairs of one job in one script run, so two workers (any processes) can never both own a
+ * fingerprint. Per pair three keys, all declared (Redis Cluster checks declared keys; with a hash-tag
+ * prefix such as `{arg}` they share one slot):
+ *   KEYS[3i-2] claim     `${prefix}:dedupe:claim:${fingerprint}` = "<trackingId> <generation>", EX window
+ *   KEYS[3i-1] own gen   `${prefix}:dedupe:gen:${requestType}:${sha256(identity|itemType|itemId)}`
+ *   KEYS[3i]   other gen the generation key of the opposite type (GRANT <-> REVOKE)
+ * A claim is live while its key exists AND its generation equals the current generation of its type
+ * on that identity+item. A REVOKE claim bumps the GRANT generation of the same identity+item, which
+ * ends every live GRANT claim there at once (and vice versa) without knowing their fingerprints.
+ * MODIFY has no opposite: its generation never moves.
+ *
+ * ARGV[1] trackingId, ARGV[2] window seconds, ARGV[2+i] 'G' | 'R' | 'M'.
+ * Returns per pair: '' when the caller owns it (new claim, or its own claim from an earlier attempt),
+ * else the tracking id of the live holder. Reads everything before writing anything, so a duplicate
+ * pair never changes state.
+ */
+const CLAIM_LUA = `
+local tid = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local n = #KEYS / 3
+local holders = {}
+local fresh = {}
+for i = 1, n do
+  local claimKey, genKey = KEYS[3 * i - 2], KEYS[3 * i - 1]
+  local kind = ARGV[2 + i]
+  local cur = redis.call('GET', claimKey)
+  local live = false
+  if cur then
+    local sp = string.find(cur, ' ', 1, true)
+    local holder = string.sub(cur, 1, sp - 1)
+    local gen = string.sub(cur, sp + 1)
+    local curGen = '0'
+    if kind ~= 'M' then curGen = redis.call('GET', genKey) or '0' end
+    if gen == curGen then
+      live = true
+      if holder == tid then holders[i] = '' else holders[i] = holder end
+    end
+  end
+  if not live then
+    holders[i] = ''
+    fresh[i] = true
+  end
+end
+for i = 1, n do
+  if fresh[i] then
+    local claimKey, genKey, otherKey = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+    local kind = ARGV[2 + i]
+    local gen = '0'
+    if kind ~= 'M' then
+      -- End the opposite type's live claims on this identity+item.
+      redis.call('INCR', otherKey)
+      if redis.call('TTL', otherKey) < ttl then redis.call('EXPIRE', otherKey, ttl) end
+      gen = redis.call('GET', genKey) or '0'
+      -- The generation must outlive every claim that refers to it.
+      if gen ~= '0' and redis.call('TTL', genKey) < ttl then redis.call('EXPIRE', genKey, ttl) end
+    end
+    redis.call('SET', claimKey, tid .. ' ' .. gen, 'EX', ttl)
+  end
+end
+return holders
+`;
+
+/** KEYS = claim keys; ARGV[1] = trackingId. Deletes only claims this tracking id still holds. */
+const RELEASE_LUA = `
+local prefix = ARGV[1] .. ' '
+local released = 0
+for i = 1, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if cur and string.sub(cur, 1, #prefix) == prefix then
+    redis.call('DEL', KEYS[i])
+    released = released + 1
+  end
+end
+return released
+`;
+
+/** KEYS[1..n] claim keys, KEYS[n+1..2n] own generation keys; ARGV[i] kind. Returns live holders or ''. */
+const HOLDERS_LUA = `
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  local cur = redis.call('GET', KEYS[i])
+  out[i] = ''
+  if cur then
+    local sp = string.find(cur, ' ', 1, true)
+    local gen = string.sub(cur, sp + 1)
+    local curGen = '0'
+    if ARGV[i] ~= 'M' then curGen = redis.call('GET', KEYS[n + i]) or '0' end
+    if gen == curGen then out[i] = string.sub(cur, 1, sp - 1) end
+  end
+end
+return out
+`;
+
+export type ClaimResult = { readonly owned: true } | { readonly owned: false; readonly holder: string };
+
+type ClaimablePair = Pick<RequestPair, 'requestType' | 'identityId' | 'item' | 'fingerprint'>;
+
+type ScriptRedis = (Redis | Cluster) & {
+  argClaim(...args: (string | number)[]): Promise<string[]>;
+  argRelease(...args: (string | number)[]): Promise<number>;
+  argHolders(...args: (string | number)[]): Promise<string[]>;
+};
+
+const KIND: Record<RequestType, 'G' | 'R' | 'M'> = {
+  GRANT_ACCESS: 'G',
+  REVOKE_ACCESS: 'R',
+  MODIFY_ACCESS: 'M',
+};
+const OPPOSITE: Record<RequestType, RequestType> = {
+  GRANT_ACCESS: 'REVOKE_ACCESS',
+  REVOKE_ACCESS: 'GRANT_ACCESS',
+  MODIFY_ACCESS: 'MODIFY_ACCESS',
+};
+
+/** The dedupe store: pair fingerprint claims with the owner's tracking id and the window as TTL. */
+@Injectable()
+export class DedupeStore {
+  private readonly redis: ScriptRedis;
+  private readonly prefix: string;
+  private readonly windowSeconds: number;
+
+  constructor(@Inject(SUBMISSION_REDIS) redis: Redis | Cluster, @Inject(APP_CONFIG) config: AppConfig) {
+    this.prefix = config.redis.prefix;
+    this.windowSeconds = config.submission.dedupeWindowSeconds;
+    defineScripts(redis);
+    this.redis = redis as ScriptRedis;
+  }
+
+  claimKey(fingerprint: string): string {
+    return redisKey(this.prefix, 'dedupe', 'claim', fingerprint);
+  }
+
+  generationKey(requestType: RequestType, pair: Pick<ClaimablePair, 'identityId' | 'item'>): string {
+    const access = createHash('sha256')
+      .update(`${pair.identityId.trim()}|${pair.item.type}|${pair.item.id.trim()}`)
+      .digest('hex');
+    return redisKey(this.prefix, 'dedupe', 'gen', requestType, access);
+  }
+
+  /**
+   * Claims every pair for `trackingId` in one atomic step. Pairs already claimed by this tracking id
+   * (an earlier attempt of the same job) come back owned; pairs held by another live claim come back
+   * with that holder. Order of the result = order of `pairs`.
+   */
+  async claim(trackingId: string, pairs: readonly ClaimablePair[]): Promise<ClaimResult[]> {
+    if (pairs.length === 0) return [];
+    const keys = pairs.flatMap((p) => [
+      this.claimKey(p.fingerprint),
+      this.generationKey(p.requestType, p),
+      this.generationKey(OPPOSITE[p.requestType], p),
+    ]);
+    const holders = await this.redis.argClaim(
+      keys.length,
+      ...keys,
+      trackingId,
+      this.windowSeconds,
+      ...pairs.map((p) => KIND[p.requestType]),
+    );
+    return holders.map((h) => (h === '' ? { owned: true } : { owned: false, holder: h }));
+  }
+
+  /** Releases the claims `trackingId` still holds on these fingerprints (permanent failure). */
+  async release(trackingId: string, fingerprints: readonly string[]): Promise<number> {
+    if (fingerprints.length === 0) return 0;
+    const keys = fingerprints.map((f) => this.claimKey(f));
+    return this.redis.argRelease(keys.length, ...keys, trackingId);
+  }
+
+  /** The live holder of each pair (undefined when nobody holds it), without claiming anything. */
+  async holders(pairs: readonly ClaimablePair[]): Promise<(string | undefined)[]> {
+    if (pairs.length === 0) return [];
+    const keys = [
+      ...pairs.map((p) => this.claimKey(p.fingerprint)),
+      ...pairs.map((p) => this.generationKey(p.requestType, p)),
+    ];
+    const out = await this.redis.argHolders(keys.length, ...keys, ...pairs.map((p) => KIND[p.requestType]));
+    return out.map((h) => (h === '' ? undefined : h));
+  }
+}
+
+function defineScripts(redis: Redis | Cluster): void {
+  // ioredis caches by SHA and falls back to EVAL once per connection (EVALSHA first).
+  if (!('argClaim' in redis)) redis.defineCommand('argClaim', { lua: CLAIM_LUA });
+  if (!('argRelease' in redis)) redis.defineCommand('argRelease', { lua: RELEASE_LUA });
+  if (!('argHolders' in redis)) redis.defineCommand('argHolders', { lua: HOLDERS_LUA });
+}

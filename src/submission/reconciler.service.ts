@@ -1,0 +1,91 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { GATEWAY_META } from '../access-requests/access-request.types';
+import { IdentityNowClient } from '../identitynow/identitynow.client';
+import type { IdnRequestedItemStatus } from '../identitynow/identitynow.types';
+
+/** IdentityNow's page size cap for listAccessRequestStatus. */
+const PAGE = 250;
+/** Bounded: a tenant with more recent items per identity than this is beyond what we search. */
+const MAX_PAGES_PER_IDENTITY = 8;
+/** Hosts' clocks and IdentityNow's may disagree a little; look a bit before the job was accepted. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface ArrivedSubmission {
+  /** accessRequestIds per identity, for the identities whose items were found. */
+  readonly accessRequestIds: ReadonlyMap<string, string[]>;
+}
+
+/**
+ * Never twice: after an attempt whose outcome is unknown (5xx, timeout, connection lost, a worker that
+ * died mid-call), asks IdentityNow's status endpoint whether the submission arrived, by the item-level
+ * `gatewaySubmissionId` that every submitted item carries (IdentityNow echoes item clientMetadata
+ * there). Each status read goes through the client, so it takes budget from the global rate limit.
+ *
+ * The status endpoint names item types and display names, not item ids, so matching is per
+ * submission and identity: one POST is accepted or refused as a whole, and IdentityNow creates one
+ * identity request per identity of it. So finding ANY item of a submission means the whole submission
+ * arrived; identities whose items are not listed (IdentityNow may have reported them as existing
+ * requests instead) are recorded as submitted without ids.
+ */
+@Injectable()
+export class ReconcilerService {
+  private readonly logger = new Logger('Reconciler');
+
+  constructor(@Inject(IdentityNowClient) private readonly client: IdentityNowClient) {}
+
+  /**
+   * Searches the identities in order and stops at the first that shows the submission. Returns
+   * undefined when none does (then the submission did not arrive and may be sent again). Throws the
+   * client's IdnError on failures (a failed read is never taken as "not there").
+   */
+  async findSubmission(
+    submissionId: string,
+    identities: readonly string[],
+    since: Date,
+    signal?: AbortSignal,
+  ): Promise<ArrivedSubmission | undefined> {
+    const after = new Date(since.getTime() - CLOCK_SKEW_MS).toISOString();
+    for (const identity of identities) {
+      const entries = await this.entriesFor(identity, submissionId, after, signal);
+      if (entries.length > 0) {
+        const ids = new Map<string, string[]>();
+        for (const e of entries) {
+          const who = e.requestedFor?.id ?? identity;
+          const list = ids.get(who) ?? [];
+          if (e.accessRequestId !== undefined && !list.includes(e.accessRequestId))
+            list.push(e.accessRequestId);
+          ids.set(who, list);
+        }
+        this.logger.log(`submission ${submissionId} had reached IdentityNow; not sending it again`);
+        return { accessRequestIds: ids };
+      }
+    }
+    return undefined;
+  }
+
+  private async entriesFor(
+    identity: string,
+    submissionId: string,
+    after: string,
+    signal: AbortSignal | undefined,
+  ): Promise<IdnRequestedItemStatus[]> {
+    const found: IdnRequestedItemStatus[] = [];
+    for (let page = 0; page < MAX_PAGES_PER_IDENTITY; page++) {
+      const rows = await this.client.listAccessRequestStatus(
+        {
+          'requested-for': identity,
+          filters: `created gt ${after}`,
+          sorters: '-created',
+          limit: PAGE,
+          offset: page * PAGE,
+        },
+        signal === undefined ? {} : { signal },
+      );
+      for (const r of rows) {
+        if (r.clientMetadata?.[GATEWAY_META.submissionId] === submissionId) found.push(r);
+      }
+      if (found.length > 0 || rows.length < PAGE) break;
+    }
+    return found;
+  }
+}

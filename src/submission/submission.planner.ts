@@ -1,0 +1,284 @@
+import {
+  GATEWAY_META,
+  type AccessItem,
+  type AccessRequestBody,
+  type Metadata,
+  type PerIdentityItem,
+  type PerIdentityRequest,
+  type RequestType,
+} from '../access-requests/access-request.types';
+import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS } from '../access-requests/identitynow.rules';
+import type { RequestPair } from '../access-requests/pairs';
+
+/** One request the worker will send to IdentityNow, and the pairs it covers. */
+export interface PlannedRequest {
+  readonly submissionId: string;
+  readonly body: AccessRequestBody;
+  /** Fingerprints of the pairs this request covers, in body order. */
+  readonly fingerprints: readonly string[];
+}
+
+export interface PlanContext {
+  readonly trackingId: string;
+  readonly requestType: RequestType;
+  /** Request-level clientMetadata of the accepted request (carries gatewayClientId). */
+  readonly clientMetadata?: Metadata;
+  /**
+   * `requestedForWithRequestedItems` when the accepted request used that shape (it is the only shape
+   * that carries `accountSelection`), else `requestedFor` + `requestedItems`.
+   */
+  readonly shape: 'requestedFor' | 'perIdentity';
+  /**
+   * Submission id for plan index i. Default `${trackingId}-s${i}`: deterministic, so planning the same
+   * pairs again yields the same ids (reconciliation finds earlier submissions by these ids).
+   */
+  readonly submissionId?: (index: number) => string;
+}
+
+export const defaultSubmissionId = (trackingId: string, index: number): string => `${trackingId}-s${index}`;
+
+type AnyItem = AccessItem | PerIdentityItem;
+
+/** Deterministic key of an item variant: two identities can share a request only for equal items. */
+function itemKey(item: AnyItem): string {
+  const sortedMeta = (m: Metadata | undefined): [string, string][] | null =>
+    m === undefined ? null : Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const i = item as Partial<AccessItem & PerIdentityItem>;
+  return JSON.stringify([
+    i.type,
+    i.id,
+    i.comment ?? null,
+    sortedMeta(i.clientMetadata),
+    i.startDate ?? null,
+    i.removeDate ?? null,
+    i.assignmentId ?? null,
+    i.nativeIdentity ?? null,
+    i.accountSelection ?? null,
+  ]);
+}
+
+function chunk<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+const isEntitlement = (p: RequestPair): boolean => p.item.type === 'ENTITLEMENT';
+
+/** Item as sent: caller's fields kept, gateway ids added to the item-level clientMetadata. */
+function tagItem<T extends AnyItem>(item: T, trackingId: string, submissionId: string): T {
+  return {
+    ...item,
+    clientMetadata: {
+      ...item.clientMetadata,
+      [GATEWAY_META.trackingId]: trackingId,
+      [GATEWAY_META.submissionId]: submissionId,
+    },
+  };
+}
+
+interface Group {
+  /** Identities in first-seen order. */
+  readonly identities: string[];
+  /** Item variants in first-seen order (the same for every identity of the group). */
+  readonly items: AnyItem[];
+  /** fingerprint per (identity, item index). */
+  readonly pairs: Map<string, RequestPair[]>;
+}
+
+/**
+ * Builds the fewest IdentityNow-valid requests that cover exactly `pairs` (the pairs of one accepted
+ * request that survived de-duplication, in `expandPairs` order). Pure: no I/O, no clock.
+ *
+ * Rules (identitynow.md, "Rules IdentityNow enforces"):
+ * - With any ENTITLEMENT in a request: at most 25 entitlements and at most 10 identities.
+ * - REVOKE_ACCESS: one identity per request and at most one entitlement per request.
+ *
+ * Shapes:
+ * - `requestedFor` input: identities whose remaining items are exactly the same share a request
+ *   (`requestedFor` x `requestedItems` must be a full rectangle). Differences between identities only
+ *   appear when some of their pairs were duplicates; we then send one request per distinct item set
+ *   rather than switching to `requestedForWithRequestedItems`: that shape cannot carry `assignmentId`
+ *   or `nativeIdentity`, is GRANT-only, and keeping the caller's shape keeps IdentityNow's trail
+ *   (and its `existingRequests` answers) comparable to what the caller sent. Identity chunks (≤ 10)
+ *   times entitlement chunks (≤ 25) is minimal for a rectangle; non-entitlement items ride along with
+ *   the first entitlement chunk, which never costs an extra request.
+ * - `perIdentity` input (`requestedForWithRequestedItems`, GRANT only, carries `accountSelection`):
+ *   each identity keeps its own item list; identities are packed first-fit into requests of at most
+ *   10 identities / 25 entitlements (no cap without entitlements).
+ */
+export function planSubmissions(pairs: readonly RequestPair[], ctx: PlanContext): PlannedRequest[] {
+  if (pairs.length === 0) return [];
+  const idOf = ctx.submissionId ?? ((i: number) => defaultSubmissionId(ctx.trackingId, i));
+  const raw =
+    ctx.shape === 'perIdentity'
+      ? planPerIdentity(pairs)
+      : ctx.requestType === 'REVOKE_ACCESS'
+        ? planRevoke(pairs)
+        : planRectangles(pairs);
+  return raw.map((r, index) => {
+    const submissionId = idOf(index);
+    return {
+      submissionId,
+      fingerprints: r.fingerprints,
+      body: r.build(ctx, submissionId),
+    };
+  });
+}
+
+interface RawRequest {
+  readonly fingerprints: string[];
+  build(ctx: PlanContext, submissionId: string): AccessRequestBody;
+}
+
+function withMeta(ctx: PlanContext): { clientMetadata?: Metadata } {
+  return ctx.clientMetadata === undefined ? {} : { clientMetadata: { ...ctx.clientMetadata } };
+}
+
+function rectangle(identities: string[], items: AnyItem[], fingerprints: string[]): RawRequest {
+  return {
+    fingerprints,
+    build: (ctx, submissionId) => ({
+      requestType: ctx.requestType,
+      requestedFor: [...identities],
+      requestedItems: items.map((i) => tagItem(i as AccessItem, ctx.trackingId, submissionId)),
+      ...withMeta(ctx),
+    }),
+  };
+}
+
+function groupByItemSet(pairs: readonly RequestPair[]): Group[] {
+  const perIdentity = new Map<string, RequestPair[]>();
+  for (const p of pairs) {
+    const list = perIdentity.get(p.identityId);
+    if (list === undefined) perIdentity.set(p.identityId, [p]);
+    else list.push(p);
+  }
+  const groups = new Map<string, Group>();
+  for (const [identity, list] of perIdentity) {
+    const key = list.map((p) => itemKey(p.item)).join('\n');
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { identities: [], items: list.map((p) => p.item), pairs: new Map() };
+      groups.set(key, g);
+    }
+    g.identities.push(identity);
+    g.pairs.set(identity, list);
+  }
+  return [...groups.values()];
+}
+
+/** GRANT / MODIFY with `requestedFor`: one rectangle per distinct item set, chunked to the caps. */
+function planRectangles(pairs: readonly RequestPair[]): RawRequest[] {
+  const out: RawRequest[] = [];
+  for (const g of groupByItemSet(pairs)) {
+    const idx = g.items.map((_, i) => i);
+    const entIdx = idx.filter((i) => g.items[i]?.type === 'ENTITLEMENT');
+    const otherIdx = idx.filter((i) => g.items[i]?.type !== 'ENTITLEMENT');
+    const itemChunks: number[][] =
+      entIdx.length === 0
+        ? [otherIdx]
+        : chunk(entIdx, MAX_ENTITLEMENTS).map((c, k) => (k === 0 ? [...otherIdx, ...c] : c));
+    const identityChunks =
+      entIdx.length === 0 ? [g.identities] : chunk(g.identities, MAX_IDENTITIES_WITH_ENTITLEMENTS);
+    for (const ids of identityChunks) {
+      for (const itemIdx of itemChunks) {
+        const sorted = [...itemIdx].sort((a, b) => a - b);
+        const fingerprints: string[] = [];
+        for (const identity of ids) {
+          const list = g.pairs.get(identity) ?? [];
+          for (const i of sorted) {
+            const p = list[i];
+            if (p !== undefined) fingerprints.push(p.fingerprint);
+          }
+        }
+        out.push(
+          rectangle(
+            ids,
+            sorted.map((i) => g.items[i] as AnyItem),
+            fingerprints,
+          ),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** REVOKE: per identity, at most one entitlement per request; other items ride with the first. */
+function planRevoke(pairs: readonly RequestPair[]): RawRequest[] {
+  const perIdentity = new Map<string, RequestPair[]>();
+  for (const p of pairs) {
+    const list = perIdentity.get(p.identityId);
+    if (list === undefined) perIdentity.set(p.identityId, [p]);
+    else list.push(p);
+  }
+  const out: RawRequest[] = [];
+  for (const [identity, list] of perIdentity) {
+    const ents = list.filter(isEntitlement);
+    const others = list.filter((p) => !isEntitlement(p));
+    const batches: RequestPair[][] =
+      ents.length === 0 ? [others] : ents.map((e, k) => (k === 0 ? [...others, e] : [e]));
+    for (const batch of batches) {
+      out.push(
+        rectangle(
+          [identity],
+          batch.map((p) => p.item),
+          batch.map((p) => p.fingerprint),
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+interface Bin {
+  readonly targets: { identity: string; pairs: RequestPair[] }[];
+  entitlements: number;
+}
+
+/** `requestedForWithRequestedItems`: per-identity item lists packed first-fit under the caps. */
+function planPerIdentity(pairs: readonly RequestPair[]): RawRequest[] {
+  const perIdentity = new Map<string, RequestPair[]>();
+  for (const p of pairs) {
+    const list = perIdentity.get(p.identityId);
+    if (list === undefined) perIdentity.set(p.identityId, [p]);
+    else list.push(p);
+  }
+  const anyEntitlement = pairs.some(isEntitlement);
+  // Split identities with more than 25 entitlements; the first part keeps their other items.
+  const parts: { identity: string; pairs: RequestPair[]; entitlements: number }[] = [];
+  for (const [identity, list] of perIdentity) {
+    const ents = list.filter(isEntitlement);
+    const others = list.filter((p) => !isEntitlement(p));
+    const entChunks = ents.length === 0 ? [[]] : chunk(ents, MAX_ENTITLEMENTS);
+    entChunks.forEach((c, k) => {
+      parts.push({ identity, pairs: k === 0 ? [...others, ...c] : c, entitlements: c.length });
+    });
+  }
+  const bins: Bin[] = [];
+  for (const part of parts) {
+    const fits = (b: Bin): boolean =>
+      !anyEntitlement ||
+      (b.targets.length < MAX_IDENTITIES_WITH_ENTITLEMENTS &&
+        b.entitlements + part.entitlements <= MAX_ENTITLEMENTS &&
+        !b.targets.some((t) => t.identity === part.identity));
+    let bin = bins.find(fits);
+    if (bin === undefined) {
+      bin = { targets: [], entitlements: 0 };
+      bins.push(bin);
+    }
+    bin.targets.push({ identity: part.identity, pairs: part.pairs });
+    bin.entitlements += part.entitlements;
+  }
+  return bins.map((b) => ({
+    fingerprints: b.targets.flatMap((t) => t.pairs.map((p) => p.fingerprint)),
+    build: (ctx, submissionId): AccessRequestBody => {
+      const targets: PerIdentityRequest[] = b.targets.map((t) => ({
+        identityId: t.identity,
+        requestedItems: t.pairs.map((p) => tagItem(p.item as PerIdentityItem, ctx.trackingId, submissionId)),
+      }));
+      return { requestType: 'GRANT_ACCESS', requestedForWithRequestedItems: targets, ...withMeta(ctx) };
+    },
+  }));
+}

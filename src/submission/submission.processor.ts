@@ -1,0 +1,199 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Job, type MinimalJob, Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { bullConnection } from '../app.module';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ReadinessService } from '../ops/readiness.service';
+import { SUBMISSION_BACKOFF_TYPE, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
+import type { RequestRecord } from '../tracking/request-record';
+import { fullJitterDelay } from './backoff';
+import {
+  InvalidJobError,
+  RateLimitedSignal,
+  SubmissionFailedError,
+  SubmissionService,
+} from './submission.service';
+
+/**
+ * A job whose worker keeps dying is failed after this many stalls (and recorded as such), instead of
+ * looping forever.
+ */
+export const WORKER_MAX_STALLED_COUNT = 3;
+
+/**
+ * BullMQ honours a manual rate limit (queue.rateLimit + RateLimitError) only when the worker has a
+ * limiter configured. This one never limits by itself: the real budget is the sliding window in
+ * identitynow/rate-limiter.service.ts, which counts every call (BullMQ's limiter counts job starts in
+ * fixed windows); it only switches the manual pause on.
+ */
+const NEVER_LIMITING = { max: 1_000_000_000, duration: 1_000 };
+
+/**
+ * The BullMQ consumer of the `submissions` queue: thin, it delegates each attempt to
+ * SubmissionService and turns its outcomes into BullMQ semantics (retry with full-jitter backoff, a
+ * queue-wide pause without using an attempt on 429, unrecoverable failure).
+ *
+ * Why not `@Processor()` + `WorkerHost`: the decorator's worker options are static (fixed when the
+ * class is defined), but concurrency, backoff cap and lock duration come from the validated config;
+ * and with ROLE=all the Nest explorer would reuse the API's queue connection (fail-fast,
+ * maxRetriesPerRequest 1) for the worker's blocking connection, which BullMQ refuses. So the worker
+ * is built here, with its own connections from REDIS_URL.
+ *
+ * Locks: lockDuration (WORKER_LOCK_DURATION_MS, default 30 s) is renewed every half of it while the
+ * process lives, far above one IdentityNow call (IDN_TIMEOUT_MS), so a healthy job never loses its
+ * lock. The stalled check runs every half lock too, so a job of a `kill -9`ed process is back in the
+ * queue within ~1.5 lock durations, and its next attempt reconciles the in-flight submission before
+ * sending anything again.
+ */
+@Injectable()
+export class SubmissionProcessor
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly logger = new Logger('SubmissionProcessor');
+  private _worker: Worker<SubmissionJobData, RequestRecord> | undefined;
+  private queue: Queue | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    @Inject(SubmissionService) private readonly submissions: SubmissionService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ReadinessService) private readonly readiness: ReadinessService,
+  ) {}
+
+  get worker(): Worker<SubmissionJobData, RequestRecord> {
+    if (this._worker === undefined) throw new Error('the submission worker has not been started');
+    return this._worker;
+  }
+
+  onApplicationBootstrap(): void {
+    const { concurrency, backoffBaseMs, backoffMaxMs, lockDurationMs } = this.config.submission;
+    const connection = bullConnection(this.config);
+    const prefix = this.config.redis.prefix;
+    this.queue = new Queue(SUBMISSION_QUEUE, { connection, prefix });
+    this.queue.on('error', (err) => {
+      this.logger.warn(`queue: ${err.message}`);
+    });
+    const worker = new Worker<SubmissionJobData, RequestRecord>(
+      SUBMISSION_QUEUE,
+      // Three parameters: BullMQ then hands each job an AbortSignal (used on shutdown).
+      (job, token, signal) => this.process(job, token, signal),
+      {
+        connection,
+        prefix,
+        concurrency,
+        autorun: false,
+        lockDuration: lockDurationMs,
+        stalledInterval: Math.max(1_000, Math.floor(lockDurationMs / 2)),
+        maxStalledCount: WORKER_MAX_STALLED_COUNT,
+        limiter: NEVER_LIMITING,
+        settings: {
+          backoffStrategy: (attemptsMade: number, type?: string, _err?: Error, job?: MinimalJob): number => {
+            if (type !== SUBMISSION_BACKOFF_TYPE) return 0;
+            const b = job?.opts.backoff;
+            const base = typeof b === 'object' && typeof b.delay === 'number' ? b.delay : backoffBaseMs;
+            return fullJitterDelay(attemptsMade, base, backoffMaxMs);
+          },
+        },
+      },
+    );
+    this._worker = worker;
+    worker.on('error', (err) => {
+      this.logger.warn(`worker: ${err.message}`);
+    });
+    worker.on('failed', (job, err) => {
+      if (job !== undefined) void this.settleIfFailed(job, err.message);
+    });
+    // Jobs failed by the stalled checker (stalled too often) emit no `failed` on the worker.
+    worker.on('stalled', (jobId) => {
+      void Job.fromId<SubmissionJobData, RequestRecord>(worker, jobId).then(
+        (job) =>
+          job === undefined
+            ? undefined
+            : this.settleIfFailed(job, 'the job stalled too often (its worker kept dying)'),
+        () => undefined,
+      );
+    });
+    this.readiness.register({
+      name: 'workers',
+      check: () => (worker.isRunning() && !worker.closing ? undefined : 'submission worker is not running'),
+    });
+    this.running = worker.run().catch((err: unknown) => {
+      this.logger.error(`submission worker stopped: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  async process(job: Job<SubmissionJobData>, _token?: string, signal?: AbortSignal): Promise<RequestRecord> {
+    try {
+      return await this.submissions.attempt({
+        data: job.data,
+        attemptsMade: job.attemptsMade,
+        maxAttempts: job.opts.attempts ?? 1,
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (err) {
+      if (err instanceof RateLimitedSignal) {
+        // Every worker of the queue, in every process, stops taking jobs until Retry-After has
+        // passed; this job goes back to wait without using an attempt.
+        await this.queue?.rateLimit(Math.max(1, err.retryAfterMs));
+        throw new RateLimitError();
+      }
+      if (err instanceof InvalidJobError) {
+        await this.submissions.recordInvalid(job.data, err.message).catch(() => undefined);
+        throw new UnrecoverableError(err.message);
+      }
+      if (err instanceof SubmissionFailedError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  }
+
+  /** A job failed for good: make sure its status record is final too (no-op when it already is). */
+  private async settleIfFailed(job: Job<SubmissionJobData>, reason: string): Promise<void> {
+    try {
+      if ((await job.getState()) !== 'failed') return;
+      await this.submissions.recordAbandoned(job.data, reason, job.attemptsMade);
+    } catch (e) {
+      this.logger.warn(
+        `could not record failure of job ${job.id ?? '?'}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+
+  /**
+   * SIGTERM: stop taking jobs and let in-flight ones finish, for at most SHUTDOWN_GRACE_MS. After that,
+   * in-flight calls are aborted; their jobs keep the in-flight mark and are taken over (stalled) and
+   * reconciled by another worker, so nothing is lost or sent twice.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    const worker = this._worker;
+    if (worker === undefined) return;
+    const grace = this.config.submission.shutdownGraceMs;
+    const closed = worker.close().then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      closed,
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(false);
+        }, grace);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) {
+      this.logger.warn(`in-flight submissions did not finish within ${grace} ms; aborting them`);
+      worker.cancelAllJobs('shutdown: grace period over');
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+    }
+    await this.running;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue?.close().catch(() => undefined);
+  }
+}
