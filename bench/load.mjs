@@ -20,7 +20,9 @@ export function wrkVersion() {
   try {
     execFileSync('wrk', ['--version'], { stdio: 'pipe' });
   } catch (e) {
-    return String(e.stdout ?? '').split('\n')[0].trim();
+    return String(e.stdout ?? '')
+      .split('\n')[0]
+      .trim();
   }
   return 'wrk';
 }

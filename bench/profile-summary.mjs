@@ -23,7 +23,8 @@ const where = (cf) => {
   if (url === '') return cf.functionName.startsWith('(') ? cf.functionName : '(native)';
   return url.startsWith('node:') ? 'node core' : url;
 };
-const label = (cf) => `${cf.functionName || '(anonymous)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
+const label = (cf) =>
+  `${cf.functionName || '(anonymous)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
 
 const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
 const fnSelf = new Map();
@@ -36,7 +37,8 @@ for (const [id, us] of selfUs) {
 const pct = (us) => `${((100 * us) / total).toFixed(1)}%`;
 const print = (title, m, n) => {
   console.log(`\n${title}`);
-  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(v).padStart(6)}  ${k}`);
+  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n))
+    console.log(`${pct(v).padStart(6)}  ${k}`);
 };
 console.log(`total sampled: ${(total / 1e6).toFixed(2)} s`);
 print('self time by package', pkgSelf, 25);
@@ -47,7 +49,8 @@ if (focus.length > 0) {
   const incl = new Map();
   for (const [id, us] of selfUs) {
     const names = new Set();
-    for (let cur = id; cur !== undefined; cur = parent.get(cur)) names.add(byId.get(cur).callFrame.functionName);
+    for (let cur = id; cur !== undefined; cur = parent.get(cur))
+      names.add(byId.get(cur).callFrame.functionName);
     for (const f of focus) if (names.has(f)) add(incl, f, us);
   }
   print('inclusive time', incl, focus.length);

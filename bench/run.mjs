@@ -8,6 +8,7 @@
 // BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_TOOL=wrk|autocannon, BENCH_TARGETS=a,b,c,
 // BENCH_NODE_ARGS_A/_B/_C (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile the gateway under this load).
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,8 @@ const root = join(here, '..');
 function intEnv(name, def, min, max) {
   const raw = process.env[name];
   const v = raw === undefined || raw === '' ? def : Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name} must be an integer ${min}..${max}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new Error(`${name} must be an integer ${min}..${max}`);
   return v;
 }
 
@@ -36,7 +38,8 @@ const WARMUP_S = intEnv('BENCH_WARMUP_S', 5, 0, 120);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1, 1000);
 const TOOL = process.env.BENCH_TOOL || (wrkAvailable() ? 'wrk' : 'autocannon');
 const ONLY = (process.env.BENCH_TARGETS || 'a,b,c').split(',');
-const nodeArgs = (key) => (process.env[`BENCH_NODE_ARGS_${key.toUpperCase()}`] || '').split(' ').filter(Boolean);
+const nodeArgs = (key) =>
+  (process.env[`BENCH_NODE_ARGS_${key.toUpperCase()}`] || '').split(' ').filter(Boolean);
 
 const SECRET = 'bench-client-secret-0123456789abcdef';
 const mainJs = join(root, 'dist', 'main.js');
@@ -115,7 +118,10 @@ function versions() {
     fastify: pkgVersion('fastify'),
     bullmq: pkgVersion('bullmq'),
     ioredis: pkgVersion('ioredis'),
-    redis: execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? 'unknown',
+    redis:
+      execFileSync('redis-server', ['--version'])
+        .toString()
+        .match(/v=(\S+)/)?.[1] ?? 'unknown',
     loadGenerator: TOOL === 'wrk' ? wrkVersion() : `autocannon ${pkgVersion('autocannon')}`,
   };
 }
@@ -145,7 +151,15 @@ async function startTarget(t) {
 async function measure(t, durationS) {
   const cpu0 = cpuMicros(t.child.pid);
   const rcpu0 = t.redisServer ? cpuMicros(t.redisServer.pid) : 0;
-  const r = await runLoad({ tool: TOOL, url: t.url, body, headers, connections: CONNECTIONS, durationS, workDir });
+  const r = await runLoad({
+    tool: TOOL,
+    url: t.url,
+    body,
+    headers,
+    connections: CONNECTIONS,
+    durationS,
+    workDir,
+  });
   t.totalRequests += r.requests;
   const cpu = cpuMicros(t.child.pid) - cpu0;
   const rcpu = t.redisServer ? cpuMicros(t.redisServer.pid) - rcpu0 : 0;
@@ -196,8 +210,19 @@ const round2 = (x) => Math.round(x * 100) / 100;
 
 async function main() {
   const info = { startedAt: new Date().toISOString(), machine: machine(), versions: versions() };
-  const config = { rounds: ROUNDS, durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, tool: TOOL, bodyBytes: Buffer.byteLength(body), idempotencyKey: 'not sent', nodeArgs: { a: nodeArgs('a'), b: nodeArgs('b'), c: nodeArgs('c') } };
-  console.error(`bench: ${TOOL}, ${CONNECTIONS} connections, ${ROUNDS} x ${DURATION_S}s rounds after ${WARMUP_S}s warm-up, body ${config.bodyBytes} B, work dir ${workDir}`);
+  const config = {
+    rounds: ROUNDS,
+    durationS: DURATION_S,
+    warmupS: WARMUP_S,
+    connections: CONNECTIONS,
+    tool: TOOL,
+    bodyBytes: Buffer.byteLength(body),
+    idempotencyKey: 'not sent',
+    nodeArgs: { a: nodeArgs('a'), b: nodeArgs('b'), c: nodeArgs('c') },
+  };
+  console.error(
+    `bench: ${TOOL}, ${CONNECTIONS} connections, ${ROUNDS} x ${DURATION_S}s rounds after ${WARMUP_S}s warm-up, body ${config.bodyBytes} B, work dir ${workDir}`,
+  );
   try {
     for (const t of TARGETS) await startTarget(t);
     if (WARMUP_S > 0) {
@@ -212,7 +237,9 @@ async function main() {
       for (const t of TARGETS) {
         round[t.key] = await measure(t, DURATION_S);
         const r = round[t.key];
-        console.error(`round ${i + 1}/${ROUNDS} ${t.key}: ${Math.round(r.rps)} req/s, p50 ${round2(r.p50Ms)} ms, p99 ${round2(r.p99Ms)} ms, ${Math.round(r.cpuUsPerReq)} µs CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}`);
+        console.error(
+          `round ${i + 1}/${ROUNDS} ${t.key}: ${Math.round(r.rps)} req/s, p50 ${round2(r.p50Ms)} ms, p99 ${round2(r.p99Ms)} ms, ${Math.round(r.cpuUsPerReq)} µs CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}`,
+        );
         await sleep(200);
       }
       rounds.push(round);
@@ -239,7 +266,8 @@ async function main() {
     }
     // Ratios per round (the targets of one round ran back to back under the same machine noise),
     // then the median over rounds.
-    const ratio = (x, y, f) => (summary[x] && summary[y] ? median(rounds.map((r) => f(r[x]) / f(r[y]))) : null);
+    const ratio = (x, y, f) =>
+      summary[x] && summary[y] ? median(rounds.map((r) => f(r[x]) / f(r[y]))) : null;
     const ratios = {
       rpsCOverB: ratio('c', 'b', (r) => r.rps),
       rpsCOverA: ratio('c', 'a', (r) => r.rps),
@@ -266,7 +294,10 @@ async function main() {
       '',
       `ratios (median of per-round ratios): c/b req/s ${ratios.rpsCOverB === null ? '-' : round2(ratios.rpsCOverB)} (goal >= 1.0), c/a req/s ${ratios.rpsCOverA === null ? '-' : round2(ratios.rpsCOverA)}, b/a req/s ${ratios.rpsBOverA === null ? '-' : round2(ratios.rpsBOverA)}, p99 c/b ${ratios.p99COverB === null ? '-' : round2(ratios.p99COverB)} (goal <= 1.5), CPU/req c/b ${ratios.cpuCOverB === null ? '-' : round2(ratios.cpuCOverB)}`,
       `Redis per request (whole run): ${TARGETS.filter((t) => t.redis)
-        .map((t) => `(${t.key}) ${summary[t.key].redisReadsPerRequest} client writes, commands ${JSON.stringify(summary[t.key].redisCommandsPerRequest)}`)
+        .map(
+          (t) =>
+            `(${t.key}) ${summary[t.key].redisReadsPerRequest} client writes, commands ${JSON.stringify(summary[t.key].redisCommandsPerRequest)}`,
+        )
         .join('; ')}`,
       `raw results: ${file}`,
     ];

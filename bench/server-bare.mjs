@@ -1,4 +1,5 @@
 // Target (a), the ceiling: node:http reads the body and answers 202. No parsing, no Redis.
+import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
 
 const port = Number(process.env.PORT);

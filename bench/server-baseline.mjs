@@ -1,6 +1,7 @@
 // Target (b), what a team would write instead of using the gateway: Fastify, a static bearer secret,
 // the main IdentityNow rules checked by hand, and BullMQ's queue.add; 202 once the job is in Redis.
 // Deliberately plain: no idempotency, no quota, no policy, no metadata stamping.
+import { Buffer } from 'node:buffer';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
@@ -27,23 +28,33 @@ function validate(b, now) {
     return [...errors, 'requestedItems must be a non-empty array'];
   let entitlements = 0;
   b.requestedItems.forEach((item, i) => {
-    if (typeof item !== 'object' || item === null) return errors.push(`requestedItems[${i}] must be an object`);
+    if (typeof item !== 'object' || item === null)
+      return errors.push(`requestedItems[${i}] must be an object`);
     if (!ITEM_TYPES.has(item.type)) errors.push(`requestedItems[${i}].type is invalid`);
     if (item.type === 'ENTITLEMENT') entitlements += 1;
     if (!nonEmpty(item.id)) errors.push(`requestedItems[${i}].id is required`);
     if (item.comment !== undefined && !nonEmpty(item.comment, 4000))
       errors.push(`requestedItems[${i}].comment is invalid`);
     for (const f of ['startDate', 'removeDate']) {
-      if (item[f] !== undefined && (typeof item[f] !== 'string' || !ISO.test(item[f]) || isNaN(Date.parse(item[f]))))
+      if (
+        item[f] !== undefined &&
+        (typeof item[f] !== 'string' || !ISO.test(item[f]) || isNaN(Date.parse(item[f])))
+      )
         errors.push(`requestedItems[${i}].${f} must be an ISO-8601 date-time`);
     }
     if (item.removeDate !== undefined && Date.parse(item.removeDate) <= now)
       errors.push(`requestedItems[${i}].removeDate must be in the future`);
-    if (item.startDate !== undefined && item.removeDate !== undefined && Date.parse(item.removeDate) <= Date.parse(item.startDate))
+    if (
+      item.startDate !== undefined &&
+      item.removeDate !== undefined &&
+      Date.parse(item.removeDate) <= Date.parse(item.startDate)
+    )
       errors.push(`requestedItems[${i}].removeDate must be after startDate`);
     if (type === 'REVOKE_ACCESS') {
-      if (item.comment === undefined) errors.push(`requestedItems[${i}].comment is required for REVOKE_ACCESS`);
-      if (item.startDate !== undefined) errors.push(`requestedItems[${i}].startDate is not allowed for REVOKE_ACCESS`);
+      if (item.comment === undefined)
+        errors.push(`requestedItems[${i}].comment is required for REVOKE_ACCESS`);
+      if (item.startDate !== undefined)
+        errors.push(`requestedItems[${i}].startDate is not allowed for REVOKE_ACCESS`);
     }
   });
   if (entitlements > 25) errors.push('at most 25 entitlements per request');
@@ -73,10 +84,15 @@ app.post('/v3/access-requests', async (req, reply) => {
     removeOnComplete: { age: 86_400 },
     removeOnFail: { age: 604_800 },
   });
-  return reply.code(202).send({ trackingId, state: 'QUEUED', statusUrl: `/v3/access-requests/${trackingId}` });
+  return reply
+    .code(202)
+    .send({ trackingId, state: 'QUEUED', statusUrl: `/v3/access-requests/${trackingId}` });
 });
 
 await app.listen({ port, host: '127.0.0.1' });
 process.once('SIGTERM', () => {
-  void app.close().then(() => queue.close()).then(() => process.exit(0));
+  void app
+    .close()
+    .then(() => queue.close())
+    .then(() => process.exit(0));
 });

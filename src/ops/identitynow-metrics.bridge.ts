@@ -52,7 +52,11 @@ export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShut
       const now = Date.now();
       // Entries scored within the last window are calls counted against the budget (in-flight calls
       // are scored in the future until they complete).
-      const used = await this.redis.zcount(this.limiter.windowKey, now - this.config.idn.rateLimitWindowMs, '+inf');
+      const used = await this.redis.zcount(
+        this.limiter.windowKey,
+        now - this.config.idn.rateLimitWindowMs,
+        '+inf',
+      );
       return { used, max: this.config.idn.rateLimitMax };
     });
     this.timer = setInterval(() => {

@@ -14,11 +14,13 @@ const opts = { now: NOW };
 
 // Bodies reach the validator through JSON.parse; round-trip so generated values look the same
 // (own `__proto__` keys kept, undefined dropped).
-const viaJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v) ?? 'null');
+/** JSON text of a value; `undefined` (which JSON.stringify returns for it despite its type) becomes null. */
+const json = (v: unknown): string => (v === undefined ? 'null' : JSON.stringify(v));
+const viaJson = (v: unknown): unknown => JSON.parse(json(v));
 
 /** An object built by JSON.parse, so keys like `__proto__` become own properties as they would over HTTP. */
 const objectFromEntries = (entries: [string, unknown][]): unknown =>
-  JSON.parse(`{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v) ?? 'null'}`).join(',')}}`);
+  JSON.parse(`{${entries.map(([k, v]) => `${JSON.stringify(k)}:${json(v)}`).join(',')}}`);
 
 const often = <T>(valid: fc.Arbitrary<T>, ...broken: fc.Arbitrary<unknown>[]): fc.Arbitrary<unknown> =>
   fc.oneof({ arbitrary: valid, weight: 15 }, ...broken.map((arbitrary) => ({ arbitrary, weight: 1 })));
