@@ -66,8 +66,10 @@ export async function createGateway(
   // Before init: the dashboard plugin is registered during init and must inherit the guard.
   installAdminGuard(fastify, config);
   installHttpObservability(fastify, { logger: log, metrics: app.get(MetricsService) });
-  fastify.addHook('onSend', async (request, reply) => {
+  // Callback style, not async: this runs on every response, and an async hook costs a promise each time.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 
   if (config.role !== 'worker') {

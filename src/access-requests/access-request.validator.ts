@@ -13,6 +13,8 @@ import {
   type AccessRequestItemDto,
   type RequestedItemDtoRefDto,
 } from './dto/access-request.dto';
+import { isCommonValidShape } from './access-request.fast-path';
+import { parseIsoDateTimeMs } from './dto/validators';
 import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
@@ -26,6 +28,14 @@ const MAX_DEPTH = 10;
  * the plain body that is queued (dates in UTC `Z`, ids trimmed, nulls dropped).
  */
 export function validateAccessRequest(body: unknown, opts: RuleOptions): ValidationResult {
+  // The common shape skips class-transformer/class-validator (see access-request.fast-path.ts); the
+  // rules and the normalisation below are the same code either way.
+  if (isCommonValidShape(body)) return checkRulesAndNormalise(body, opts);
+  return validateWithDtos(body, opts);
+}
+
+/** The reference path: DTO shape checks for every body. Exported for the fast path's equivalence test. */
+export function validateWithDtos(body: unknown, opts: RuleOptions): ValidationResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, messages: ['the request body must be a JSON object (an IdentityNow AccessRequest)'] };
   }
@@ -38,6 +48,10 @@ export function validateAccessRequest(body: unknown, opts: RuleOptions): Validat
     forbidUnknownValues: true,
   });
   if (errors.length > 0) return { ok: false, messages: flattenErrors(errors, '') };
+  return checkRulesAndNormalise(dto, opts);
+}
+
+function checkRulesAndNormalise(dto: AccessRequestDto, opts: RuleOptions): ValidationResult {
   const problems = checkIdentityNowRules(dto, opts);
   if (problems.length > 0) return { ok: false, messages: problems };
   return { ok: true, value: normalise(dto) };
@@ -90,8 +104,9 @@ function rewrite(rule: string, message: string, property: string, path: string):
   return `${path}: ${message}`;
 }
 
+/** Only called on validated dates; the same instant `new Date(v)` gives, without re-parsing the string. */
 const utc = (v: string | undefined): string | undefined =>
-  v === undefined ? undefined : new Date(v).toISOString();
+  v === undefined ? undefined : new Date(parseIsoDateTimeMs(v) ?? v).toISOString();
 
 function meta(m: Metadata | undefined): Metadata | undefined {
   return m === undefined ? undefined : { ...m };
@@ -99,7 +114,13 @@ function meta(m: Metadata | undefined): Metadata | undefined {
 
 /** Absent optional fields stay absent in job data (and upstream), instead of `undefined`. */
 function dropUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  // A loop rather than entries/filter/fromEntries: this runs for every item of every request.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as T;
 }
 
 function normaliseItem(i: AccessRequestItemDto): AccessItem {

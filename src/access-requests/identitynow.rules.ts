@@ -1,6 +1,6 @@
 import type { AccessRequestDto } from './dto/access-request.dto';
 import { RESERVED_METADATA_PREFIX, type Metadata } from './access-request.types';
-import { parseIsoDateTime } from './dto/validators';
+import { parseIsoDateTimeMs } from './dto/validators';
 
 /** IdentityNow's caps when any item is an ENTITLEMENT (identitynow.md, "Rules IdentityNow enforces"). */
 export const MAX_ENTITLEMENTS = 25;
@@ -135,12 +135,12 @@ function checkDates(
   problems: string[],
 ): void {
   // Shape errors were reported by the DTO; only well-formed dates are compared here.
-  const removeAt = remove === undefined ? undefined : parseIsoDateTime(remove);
-  const startAt = start === undefined ? undefined : parseIsoDateTime(start);
-  if (removeAt !== undefined && removeAt.getTime() <= nowMs) {
+  const removeAt = remove === undefined ? undefined : parseIsoDateTimeMs(remove);
+  const startAt = start === undefined ? undefined : parseIsoDateTimeMs(start);
+  if (removeAt !== undefined && removeAt <= nowMs) {
     problems.push(`${path}.removeDate must be in the future (got ${remove ?? ''})`);
   }
-  if (removeAt !== undefined && startAt !== undefined && removeAt.getTime() <= startAt.getTime()) {
+  if (removeAt !== undefined && startAt !== undefined && removeAt <= startAt) {
     problems.push(`${path}.removeDate must be after ${path}.startDate`);
   }
 }

@@ -1,0 +1,132 @@
+import { ITEM_TYPES, REQUEST_TYPES } from './access-request.types';
+import { MAX_IDENTITIES, MAX_ITEMS, type AccessRequestDto } from './dto/access-request.dto';
+import { MAX_METADATA_ENTRIES, parseIsoDateTimeMs } from './dto/validators';
+
+/**
+ * A cheap, conservative pre-check for the request shape almost every caller sends (requestedFor +
+ * requestedItems, plain strings, no nulls, no unknown fields). It returns true only when the
+ * class-validator DTOs (the source of truth, see dto/access-request.dto.ts) would certainly find no
+ * shape error AND class-transformer would hand the rules exactly the same field values. Anything else
+ * (nulls, requestedForWithRequestedItems, unknown or odd keys, wrong types) returns false and goes
+ * through the DTO path, which also writes every error message. So it can only skip work, never change
+ * a decision; test/unit/access-request-fast-path.spec.ts checks that property on random bodies.
+ *
+ * Why: plainToInstance + validateSync were the largest CPU cost on the accept path (docs/benchmarks.md).
+ * Keep each bound here in step with the DTO decorators it mirrors.
+ */
+export function isCommonValidShape(body: unknown): body is AccessRequestDto {
+  if (!isPlainObject(body)) return false;
+  let hasFor = false;
+  let hasItems = false;
+  for (const key in body) {
+    const v = body[key];
+    switch (key) {
+      case 'requestedFor':
+        if (!isIdentityList(v)) return false;
+        hasFor = true;
+        break;
+      case 'requestType':
+        if (typeof v !== 'string' || !REQUEST_TYPE_SET.has(v)) return false;
+        break;
+      case 'requestedItems':
+        if (!isItemList(v)) return false;
+        hasItems = true;
+        break;
+      case 'clientMetadata':
+        if (!isMetadata(v)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return hasFor && hasItems;
+}
+
+const REQUEST_TYPE_SET: ReadonlySet<string> = new Set(REQUEST_TYPES);
+const ITEM_TYPE_SET: ReadonlySet<string> = new Set(ITEM_TYPES);
+
+/** IsNonBlankString (validators.ts): default 255, comments 4000. */
+const nonBlank = (v: unknown, max: number): boolean =>
+  typeof v === 'string' && v.length <= max && v.trim().length > 0;
+
+const isDateTime = (v: unknown): boolean => typeof v === 'string' && parseIsoDateTimeMs(v) !== undefined;
+
+/**
+ * Only objects JSON.parse makes: class-transformer treats other prototypes (and own `for…in`-visible
+ * inherited keys) in ways this check does not model.
+ */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function isIdentityList(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_IDENTITIES) return false;
+  for (let i = 0; i < v.length; i++) if (!nonBlank(v[i], 255)) return false;
+  return true;
+}
+
+function isItemList(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_ITEMS) return false;
+  for (let i = 0; i < v.length; i++) if (!isItem(v[i])) return false;
+  return true;
+}
+
+function isItem(item: unknown): boolean {
+  if (!isPlainObject(item)) return false;
+  let hasType = false;
+  let hasId = false;
+  for (const key in item) {
+    const v = item[key];
+    switch (key) {
+      case 'type':
+        if (typeof v !== 'string' || !ITEM_TYPE_SET.has(v)) return false;
+        hasType = true;
+        break;
+      case 'id':
+        if (!nonBlank(v, 255)) return false;
+        hasId = true;
+        break;
+      case 'comment':
+        if (!nonBlank(v, 4000)) return false;
+        break;
+      case 'clientMetadata':
+        if (!isMetadata(v)) return false;
+        break;
+      case 'startDate':
+      case 'removeDate':
+        if (!isDateTime(v)) return false;
+        break;
+      case 'assignmentId':
+      case 'nativeIdentity':
+        if (!nonBlank(v, 255)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return hasType && hasId;
+}
+
+/**
+ * IsClientMetadata (validators.ts), minus keys the DTO path treats specially: `prototype` and
+ * Object.prototype members (`constructor`, `__proto__`, `toString`…), which the validator's
+ * structural check refuses or class-transformer silently drops when it copies the map.
+ */
+function isMetadata(v: unknown): boolean {
+  if (!isPlainObject(v)) return false;
+  let n = 0;
+  for (const key in v) {
+    n += 1;
+    if (
+      n > MAX_METADATA_ENTRIES ||
+      key.length === 0 ||
+      key.length > 255 ||
+      key in Object.prototype ||
+      key === 'prototype'
+    )
+      return false;
+    const value = v[key];
+    if (typeof value !== 'string' || value.length > 4000) return false;
+  }
+  return true;
+}
