@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import multipart from '@fastify/multipart';
 import type { DestinationStream } from 'pino';
 import { type DynamicModule, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppModuleOptions } from './app.module';
+import { registerMultipartFormParser } from './common/multipart-form.parser';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
 import { installAdminGuard } from './ops/admin-auth';
@@ -55,14 +55,10 @@ export async function createGateway(
     adapter,
     { logger: options.logger ?? new NestPinoLogger(log), abortOnError: false },
   );
-  // SailPoint's SDK posts its token request as multipart/form-data; accept small text fields only.
-  await app.register(multipart, {
-    attachFieldsToBody: 'keyValues',
-    limits: { files: 0, fields: 10, fieldSize: 4096, parts: 10 },
-  });
   // Every error, Fastify's own body-parser errors included (Nest wraps them), goes through this filter.
   app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
   const fastify = app.getHttpAdapter().getInstance();
+  registerMultipartFormParser(fastify);
   // Before init: the dashboard plugin is registered during init and must inherit the guard.
   installAdminGuard(fastify, config);
   installHttpObservability(fastify, { logger: log, metrics: app.get(MetricsService) });

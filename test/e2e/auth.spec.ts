@@ -81,6 +81,22 @@ describe('callers: authentication, tokens and policy', () => {
     expect(res.status).toBe(202);
   });
 
+  it('POST /oauth/token also takes multipart/form-data (what the SDK sends); a broken multipart body is a 400', async () => {
+    const ok = await request(gw.server)
+      .post('/oauth/token')
+      .field('grant_type', 'client_credentials')
+      .field('client_id', 'it-desk')
+      .field('client_secret', 'it-desk-secret-123');
+    expect(ok.status).toBe(200);
+    expect(ok.body.token_type).toBe('bearer');
+    const broken = await request(gw.server)
+      .post('/oauth/token')
+      .set('content-type', 'multipart/form-data')
+      .send('no boundary here');
+    expect(broken.status).toBe(400);
+    expect(broken.body.detailCode).toBe('400.1 Bad Request Content');
+  });
+
   it('token endpoint errors: wrong secret 401, wrong grant 400, another client id 401', async () => {
     const bad = await request(gw.server)
       .post('/oauth/token')

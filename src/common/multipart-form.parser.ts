@@ -1,0 +1,50 @@
+import { Busboy } from '@fastify/busboy';
+import type { FastifyInstance } from 'fastify';
+
+const LIMITS = { files: 0, fields: 10, fieldSize: 4096, parts: 10 };
+
+class FormError extends Error {
+  readonly statusCode = 400;
+}
+
+/**
+ * SailPoint's SDK posts its client_credentials request to `/oauth/token` as multipart/form-data.
+ * A content-type parser (not a plugin with hooks) so that it costs nothing on any request that is not
+ * multipart: the hot route `POST /v3/access-requests` never runs it. Text fields only, small limits.
+ */
+export function registerMultipartFormParser(fastify: FastifyInstance): void {
+  fastify.addContentTypeParser('multipart/form-data', (request, payload, done) => {
+    const contentType = request.headers['content-type'];
+    let busboy: InstanceType<typeof Busboy>;
+    try {
+      busboy = new Busboy({
+        headers: { ...request.headers, 'content-type': contentType ?? '' },
+        limits: LIMITS,
+      });
+    } catch {
+      done(new FormError('the multipart/form-data body cannot be read (missing boundary?)'), undefined);
+      return;
+    }
+    const fields: Record<string, string> = {};
+    let settled = false;
+    const finish = (err: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      if (err === null) done(null, fields);
+      else done(err, undefined);
+    };
+    busboy.on('field', (name: string, value: string) => {
+      fields[name] = value;
+    });
+    busboy.on('file', (_name: string, stream: NodeJS.ReadableStream) => {
+      stream.resume();
+    });
+    busboy.on('finish', () => {
+      finish(null);
+    });
+    busboy.on('error', () => {
+      finish(new FormError('the multipart/form-data body cannot be read'));
+    });
+    payload.pipe(busboy);
+  });
+}
