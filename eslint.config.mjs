@@ -12,7 +12,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['*.mjs', 'scripts/*.mjs', 'bench/*.mjs'],
+          allowDefaultProject: ['*.mjs'],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -39,6 +39,8 @@ export default tseslint.config(
     files: ['**/*.mjs', 'scripts/**', 'bench/**'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
+      // Plain JavaScript scripts: no TypeScript program (and no default-project file limit).
+      ...tseslint.configs.disableTypeChecked.languageOptions,
       globals: {
         process: 'readonly',
         console: 'readonly',
