@@ -92,12 +92,34 @@ export interface CreateLoggerOptions {
   readonly level?: string;
 }
 
+const FLUSH_INTERVAL_MS = 1_000;
+
+/**
+ * stdout, buffered: one write(2) per ~4 KiB of lines instead of one per line (a synchronous write per
+ * request was ~10% of the accept path's CPU). Flushed every second, so lines are never late by more
+ * than that, and synchronously on exit (SIGTERM, process.exit, a crash that reaches 'exit'). Only a
+ * SIGKILL can lose the last second of lines.
+ */
+function bufferedStdout(): DestinationStream {
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const timer = setInterval(() => {
+    dest.flush();
+  }, FLUSH_INTERVAL_MS);
+  timer.unref();
+  process.once('exit', () => {
+    clearInterval(timer);
+    try {
+      dest.flushSync();
+    } catch {
+      // stdout already closed: nothing left to save.
+    }
+  });
+  return dest;
+}
+
 /** The gateway's pino logger: JSON, level from LOG_LEVEL, credentials redacted. */
 export function createLogger(config: AppConfig, options: CreateLoggerOptions = {}): PinoLogger {
-  const destination = scrubbingDestination(
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
-    configuredSecrets(config),
-  );
+  const destination = scrubbingDestination(options.destination ?? bufferedStdout(), configuredSecrets(config));
   return pino(
     {
       level: options.level ?? config.logLevel,
