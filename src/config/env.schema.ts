@@ -17,6 +17,10 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/** Integer, with an empty value meaning "not set" (a copied .env.example may leave it blank). */
+const toOptionalInt = ({ value }: { value: unknown }): unknown =>
+  toInt({ value: emptyToUndefined({ value }) });
+
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
 /**
@@ -78,20 +82,33 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_ID?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_SECRET?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_HOST?: string;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000) SIMULATOR_RATE_LIMIT_MAX?: number;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) SIMULATOR_RATE_LIMIT_WINDOW_MS?: number;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400) SIMULATOR_TOKEN_TTL_SECONDS?: number;
-  @IsOptional() @IsIn(['opaque', 'jwt']) SIMULATOR_TOKEN_FORMAT?: string;
-  @IsOptional() @IsIn(['true', 'false']) SIMULATOR_CONTROL_API?: string;
-  /** `-1` = pending items never complete on their own. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(-1) @Max(86_400_000) SIMULATOR_COMPLETE_AFTER_MS?: number;
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(0) @Max(1_000_000) SIMULATOR_RATE_LIMIT_MAX?: number;
   @IsOptional()
+  @Transform(toOptionalInt)
+  @IsInt()
+  @Min(1)
+  @Max(3_600_000)
+  SIMULATOR_RATE_LIMIT_WINDOW_MS?: number;
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(1) @Max(86_400) SIMULATOR_TOKEN_TTL_SECONDS?: number;
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['opaque', 'jwt']) SIMULATOR_TOKEN_FORMAT?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['true', 'false']) SIMULATOR_CONTROL_API?: string;
+  /** `-1` = pending items never complete on their own. */
+  @IsOptional()
+  @Transform(toOptionalInt)
+  @IsInt()
+  @Min(-1)
+  @Max(86_400_000)
+  SIMULATOR_COMPLETE_AFTER_MS?: number;
+  @IsOptional()
+  @Transform(emptyToUndefined)
   @Matches(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'SIMULATOR_REJECT_RATE must be a number between 0 and 1' })
   SIMULATOR_REJECT_RATE?: string;
   @IsOptional()
+  @Transform(emptyToUndefined)
   @Matches(/^\d+(-\d+)?$/, { message: 'SIMULATOR_LATENCY_MS must be "<ms>" or "<min>-<max>"' })
   SIMULATOR_LATENCY_MS?: string;
   @IsOptional()
+  @Transform(emptyToUndefined)
   @Matches(/^(50[0234]:(0(\.\d+)?|1(\.0+)?))(,50[0234]:(0(\.\d+)?|1(\.0+)?))*$/, {
     message: 'SIMULATOR_ERROR_RATES must look like "500:0.01,503:0.02" (statuses 500, 502, 503, 504)',
   })

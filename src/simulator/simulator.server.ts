@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { checkAccessRequest, checkCancelRequest, warmUpValidators } from './access-request.rules';
 import { SimFaults } from './simulator-faults';
@@ -238,6 +239,12 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
 
   // Errors raised before a handler runs (malformed JSON, wrong content type, body too large) are
   // recorded too, so tests can see every call that reached the simulator.
+  // SailPoint's TypeScript SDK posts its token request as multipart/form-data: small text fields only.
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { files: 0, fields: 10, fieldSize: 4096, parts: 10 },
+  });
+
   app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     const status =
       err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;

@@ -33,7 +33,7 @@ describe('simulator contract: responses validate against the official v3 spec', 
   beforeAll(async () => {
     sim = await createSimulator({
       rateLimit: { max: 0, windowMs: 10_000 },
-      progression: { completeAfterMs: null },
+      progression: { completeAfterMs: null, rejectRate: 0 },
     });
     const res = await http(`${sim.url}/oauth/token`, {
       form: { grant_type: 'client_credentials', client_id: 'sim-client', client_secret: 'sim-secret' },
@@ -403,8 +403,15 @@ describe('simulator contract: responses validate against the official v3 spec', 
     const res = await status(sim, bearer, { 'requested-for': 'who' });
     expect(res.status).toBe(200);
     expectConforms(...STATUS, res);
-    const states = (res.body as { state: string }[]).map((e) => e.state).sort();
-    expect(states).toEqual(['CANCELLED', 'EXECUTING', 'REJECTED', 'REQUEST_COMPLETED'].sort());
+    const byName = Object.fromEntries(
+      (res.body as { name: string; state: string }[]).map((e) => [e.name, e.state]),
+    );
+    expect(byName).toEqual({
+      'ROLE r1': 'CANCELLED',
+      'ROLE r3': 'EXECUTING',
+      'ROLE r4': 'REQUEST_COMPLETED',
+      'ROLE reject-me': 'REJECTED',
+    });
   });
 
   it('status 400 for unsupported filters, sorters and limits; cancel 404 and 400', async () => {

@@ -7,7 +7,10 @@ describe('IdentityNow simulator basics', () => {
   let bearer: string;
 
   beforeAll(async () => {
-    sim = await createSimulator({ rateLimit: { max: 0, windowMs: 10_000 } });
+    sim = await createSimulator({
+      rateLimit: { max: 0, windowMs: 10_000 },
+      progression: { completeAfterMs: null },
+    });
     bearer = await token(sim);
   });
   afterAll(async () => {
