@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './ops/health.module';
 import { RedisModule } from './redis/redis.module';
+import { SubmissionAdminModule } from './submission/submission-admin.module';
 
 export interface AppModuleOptions {
   /** Feature modules that run only in the worker role (registered by the worker feature). */
@@ -40,7 +41,7 @@ export class AppModule {
         RedisModule,
         HealthModule,
         BullModule.forRoot({ connection: bullConnection(config), prefix: config.redis.prefix }),
-        ...(api ? [AccessRequestsModule] : []),
+        ...(api ? [AccessRequestsModule, SubmissionAdminModule] : []),
         ...(worker ? (options.workerModules ?? []) : []),
         ...(options.extraModules ?? []),
       ],

@@ -11,6 +11,7 @@ import {
 import type { SubmissionJobData } from '../queue/submission-job';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import type { RequestRecord } from '../tracking/request-record';
+import { refreshHolderOutcomes } from '../tracking/request-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { GATEWAY_META, type AccessRequestBody } from './access-request.types';
@@ -96,6 +97,9 @@ export class AccessRequestsService {
     if (record !== undefined) {
       // Another client's request is indistinguishable from a missing one.
       if (record.clientId !== client.id) throw notFound;
+      // A DUPLICATE's holder may have moved on since the worker wrote this record: one read per holder
+      // not yet SUBMITTED (the holder's own status stays private; only its outcome shows).
+      await refreshHolderOutcomes(record.pairs, (id) => this.records.get(id), true).catch(() => false);
       return record;
     }
     const job = await this.producer.find(trackingId);

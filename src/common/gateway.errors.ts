@@ -18,6 +18,7 @@ export type GatewayErrorKind =
   | 'not-found'
   | 'idempotency-in-progress'
   | 'idempotency-mismatch'
+  | 'conflict'
   | 'quota-exceeded'
   | 'unavailable';
 
@@ -31,6 +32,13 @@ export class UnsupportedMediaTypeError extends GatewayError {
 
 export class UnauthenticatedError extends GatewayError {
   readonly kind = 'unauthenticated';
+  constructor(
+    messages: readonly string[],
+    /** The WWW-Authenticate challenge: clients use Bearer, the admin endpoints Basic. */
+    readonly challenge: string = 'Bearer',
+  ) {
+    super(messages);
+  }
 }
 
 export class ForbiddenError extends GatewayError {
@@ -43,6 +51,11 @@ export class NotFoundError extends GatewayError {
 
 export class IdempotencyInProgressError extends GatewayError {
   readonly kind = 'idempotency-in-progress';
+}
+
+/** The resource is not in a state that allows the operation (e.g. re-driving a job that has not failed). */
+export class ConflictError extends GatewayError {
+  readonly kind = 'conflict';
 }
 
 export class IdempotencyMismatchError extends GatewayError {

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, type GatewayErrorKind } from './gateway.errors';
+import { GatewayError, type GatewayErrorKind, UnauthenticatedError } from './gateway.errors';
 import { errorResponse } from './error-response';
 
 const STATUS_BY_KIND: Record<GatewayErrorKind, number> = {
@@ -11,6 +11,7 @@ const STATUS_BY_KIND: Record<GatewayErrorKind, number> = {
   'not-found': 404,
   'idempotency-in-progress': 409,
   'idempotency-mismatch': 422,
+  conflict: 409,
   'quota-exceeded': 429,
   unavailable: 503,
 };
@@ -35,7 +36,7 @@ export function mapError(err: unknown, bodyLimitBytes: number): MappedError {
     if ('retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number') {
       headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
     }
-    if (err.kind === 'unauthenticated') headers['www-authenticate'] = 'Bearer';
+    if (err instanceof UnauthenticatedError) headers['www-authenticate'] = err.challenge;
     return { status: STATUS_BY_KIND[err.kind], texts: [...err.messages], headers };
   }
   if (err instanceof HttpException) {

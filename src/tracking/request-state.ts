@@ -50,14 +50,15 @@ export function holderOutcomeOf(pair: PairStatus, holder: RequestRecord | undefi
 export async function refreshHolderOutcomes(
   pairs: PairStatus[],
   load: (trackingId: string) => Promise<RequestRecord | undefined>,
-  onlyUndecided = false,
+  /** Skip pairs whose holder already SUBMITTED (final; a FAILED holder can still be re-driven). */
+  skipSubmitted = false,
 ): Promise<boolean> {
   const wanted = pairs.filter(
     (p) =>
       p.outcome === 'DUPLICATE' &&
       p.duplicateOf !== undefined &&
       p.duplicateOf !== 'identitynow' &&
-      (!onlyUndecided || p.holderOutcome === undefined || p.holderOutcome === 'PENDING'),
+      (!skipSubmitted || p.holderOutcome !== 'SUBMITTED'),
   );
   if (wanted.length === 0) return false;
   const holders = new Map<string, RequestRecord | undefined>();

@@ -1,4 +1,6 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fullJitterDelay } from '../../src/submission/backoff';
 import { pairKey, startWorkerStack, type WorkerStack } from './worker-stack';
 
 const roles = (identities: string[], items: string[], requestType = 'GRANT_ACCESS'): object => ({
@@ -90,5 +92,67 @@ describe('submission worker (in-process, real Redis, simulator over HTTP)', () =
     expect((await s.settled(g2)).state).toBe('SUBMITTED');
     expect(s.sim.control.pairCount(pairKey('GRANT_ACCESS', 'rv', 'ROLE', 'app'))).toBe(2);
     expect(s.sim.control.pairCount(pairKey('REVOKE_ACCESS', 'rv', 'ROLE', 'app'))).toBe(1);
+  });
+
+  it('a job whose data is not valid fails with a clear reason; the worker keeps going', async () => {
+    const u = new URL(s.redis.url);
+    const queue = new Queue('submissions', {
+      connection: { host: u.hostname, port: Number(u.port) },
+      prefix: 'arg',
+    });
+    try {
+      const trackingId = '11111111-2222-4333-8444-555555555555';
+      await queue.add(
+        'submit',
+        {
+          v: 1,
+          trackingId,
+          clientId: 'dev',
+          acceptedAt: new Date().toISOString(),
+          request: {
+            requestType: 'REVOKE_ACCESS',
+            requestedFor: ['a', 'b'],
+            requestedItems: [{ type: 'ROLE', id: 'r' }],
+          },
+        },
+        { jobId: trackingId, attempts: 5 },
+      );
+      await queue.add('submit', { v: 9 }, { jobId: 'garbage', attempts: 5 });
+      const deadline = Date.now() + 20_000;
+      let job = await queue.getJob(trackingId);
+      while ((await job?.getState()) !== 'failed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        job = await queue.getJob(trackingId);
+      }
+      expect(job?.failedReason).toMatch(
+        /job request is invalid: requestedFor must contain exactly one identity/,
+      );
+      expect(job?.attemptsMade).toBe(1);
+      const rec = await s.status(trackingId);
+      expect(rec.state).toBe('FAILED');
+      let garbage = await queue.getJob('garbage');
+      while ((await garbage?.getState()) !== 'failed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        garbage = await queue.getJob('garbage');
+      }
+      expect(garbage?.failedReason).toBe('unsupported job data version 9');
+      expect(s.sim.control.records({ operation: 'submit' }).calls).toHaveLength(0);
+      // Still consuming.
+      expect((await s.settled(await s.post(roles(['after-bad'], ['r'])))).state).toBe('SUBMITTED');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('full-jitter backoff stays within [0, min(max, base * 2^(attempt-1))]', () => {
+    expect(fullJitterDelay(1, 1000, 300_000, () => 0.999999)).toBe(1000);
+    expect(fullJitterDelay(4, 1000, 300_000, () => 0.999999)).toBe(8000);
+    expect(fullJitterDelay(30, 1000, 300_000, () => 0.999999)).toBe(300_000);
+    expect(fullJitterDelay(3, 1000, 300_000, () => 0)).toBe(0);
+    for (let i = 0; i < 200; i++) {
+      const d = fullJitterDelay(5, 100, 1000);
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThanOrEqual(1000);
+    }
   });
 });
