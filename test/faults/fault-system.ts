@@ -284,6 +284,7 @@ export async function finalRecords(
   api: string,
   accepted: readonly SentRequest[],
   timeoutMs = 90_000,
+  auth: string = AUTH,
 ): Promise<Map<string, RequestRecord>> {
   const done = new Map<string, RequestRecord>();
   const deadline = Date.now() + timeoutMs;
@@ -294,7 +295,7 @@ export async function finalRecords(
     for (const a of pending) {
       const id = a.trackingId as string;
       const res = await fetch(`${api}/v3/access-requests/${id}`, {
-        headers: { authorization: AUTH },
+        headers: { authorization: auth },
         signal: AbortSignal.timeout(5_000),
       });
       if (res.status !== 200) {
