@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fullJitterDelay } from '../../src/submission/backoff';
 import { pairKey, startWorkerStack, type WorkerStack } from './worker-stack';
@@ -142,6 +143,12 @@ describe('submission worker (in-process, real Redis, simulator over HTTP)', () =
     } finally {
       await queue.close();
     }
+  });
+
+  it('readiness includes the running submission worker', async () => {
+    const res = await request(s.gw.server).get('/health/ready');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ready', checks: { workers: 'ok' } });
   });
 
   it('full-jitter backoff stays within [0, min(max, base * 2^(attempt-1))]', () => {
