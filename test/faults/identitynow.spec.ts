@@ -91,7 +91,12 @@ describe('fault suite: IdentityNow faults under load (processes)', () => {
     await run('auth', 24, async (ledger) => {
       await waitUntil('a few requests accepted', () => ledger.sent.length >= 6);
       await sys.simHttp.expireTokens();
-      await sys.simHttp.script({ operation: 'any', count: 3, action: { kind: 'error', status: 401 } });
+      // API calls only: a 401 from the token endpoint means refused credentials (a configuration
+      // error, every pair FAILED), which is not what an expired token looks like.
+      await sys.simHttp.script([
+        { operation: 'submit', count: 2, action: { kind: 'error', status: 401 } },
+        { operation: 'status', count: 1, action: { kind: 'error', status: 401 } },
+      ]);
     });
     const calls = (await sys.simHttp.records()).calls;
     expect(calls.filter((c) => c.status === 401).length).toBeGreaterThan(0);

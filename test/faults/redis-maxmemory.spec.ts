@@ -62,7 +62,7 @@ describe('fault suite: Redis at maxmemory (noeviction)', () => {
     const api = sys.apis[0]?.url as string;
     const filler = sys.redis.client();
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [api], mix(prefix), { concurrency: 3, max: 600, pauseMs: 30 });
+    const load = backgroundLoad(ledger, [api], mix(prefix), { concurrency: 3, max: 5_000, pauseMs: 30 });
     await waitUntil('requests accepted', () => ledger.accepted.length >= 20);
     await fillUntilOom(filler);
     const sentAtFull = ledger.sent.length;

@@ -59,7 +59,7 @@ describe('fault suite: Redis stopped and restarted mid-load', () => {
     const api = sys.apis[0]?.url as string;
     const worker = sys.workers[0]?.url as string;
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [api], mix('restart'), { concurrency: 3, max: 600, pauseMs: 30 });
+    const load = backgroundLoad(ledger, [api], mix('restart'), { concurrency: 3, max: 5_000, pauseMs: 30 });
     await waitUntil('requests accepted', () => ledger.accepted.length >= 20);
 
     await sys.redis.kill();
