@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import {
@@ -73,7 +73,7 @@ function trackingList(v: unknown): IdnAccessRequestTracking[] {
  * Neither tokens nor secrets appear in any error, event or log line.
  */
 @Injectable()
-export class IdentityNowClient implements OnModuleDestroy {
+export class IdentityNowClient implements OnApplicationShutdown {
   private readonly logger = new Logger('IdentityNowClient');
   private readonly listeners = new Set<IdnCallListener>();
   private readonly baseUrl: string;
@@ -158,8 +158,13 @@ export class IdentityNowClient implements OnModuleDestroy {
     await this.call('cancelAccessRequest', 'POST', '/v3/access-requests/cancel', JSON.stringify(body), opts);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    // Let in-flight calls finish; the worker's graceful shutdown bounds how long that may take.
+  /**
+   * Not onModuleDestroy: Nest runs every onModuleDestroy BEFORE beforeApplicationShutdown, i.e. before
+   * the submission worker has stopped taking jobs; a closed dispatcher then fails every job the worker
+   * still starts (after writing its in-flight mark), costing an attempt and a reconciliation each.
+   * Here the worker has drained already; in-flight calls (if any) are let finish.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.dispatcher.close();
   }
 

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertAccounted,
+  backgroundLoad,
+  finalRecords,
+  grantOf,
+  Ledger,
+  startFaultSystem,
+  waitUntil,
+  type FaultSystem,
+} from './fault-system';
+
+/**
+ * Worker processes dying (kill -9) or being stopped (SIGTERM) while IdentityNow calls are in flight
+ * (the simulator answers slowly), with requests still arriving through an API process.
+ */
+describe('fault suite: worker processes killed and stopped mid-flight', () => {
+  let sys: FaultSystem;
+  beforeAll(async () => {
+    sys = await startFaultSystem({ apis: 1, workers: 2 });
+  });
+  afterAll(async () => {
+    await sys.close();
+  });
+
+  const api = (): string => sys.apis[0]?.url as string;
+  const mix =
+    (prefix: string) =>
+    (i: number): { body: object; pairs: string[] } =>
+      i % 4 === 3
+        ? grantOf([`${prefix}-u${i - 1}`], ['r2', 'r3'])
+        : grantOf([`${prefix}-u${i}`], ['r1', 'r2']);
+  const inFlightSubmits = async (): Promise<number> =>
+    (await sys.simHttp.records('?operation=submit')).calls.filter((c) => c.durationMs === null).length;
+
+  it('kill -9 of a worker with submissions in flight, a new one started: every pair exactly once', async () => {
+    await sys.simHttp.reset();
+    await sys.simHttp.faults({ latency: { minMs: 1_500, maxMs: 1_500 } });
+    const ledger = new Ledger();
+    const load = backgroundLoad(ledger, [api()], mix('kill'), { concurrency: 4, max: 40 });
+    await waitUntil('submissions in flight', async () => (await inFlightSubmits()) >= 6);
+    const victim = sys.workers.shift();
+    expect(await victim?.stop('SIGKILL')).toBe('SIGKILL');
+    await sys.startWorker();
+    await load.done();
+    await sys.simHttp.faults({ latency: null });
+    expect(ledger.unanswered).toEqual([]);
+    expect(ledger.statuses()).toEqual({ 202: 40 });
+
+    const records = await finalRecords(api(), ledger.accepted);
+    const sim = await sys.simHttp.records();
+    assertAccounted(ledger.accepted, records, sim);
+    // The killed worker's in-flight jobs were taken over, and their outcome was read from
+    // IdentityNow (status call) instead of being sent again.
+    expect(sim.calls.filter((c) => c.operation === 'status').length).toBeGreaterThan(0);
+  });
+
+  it('SIGTERM with jobs in flight: exits 0 after finishing them; another worker does the rest', async () => {
+    await sys.simHttp.reset();
+    await sys.simHttp.faults({ latency: { minMs: 1_000, maxMs: 1_000 } });
+    const ledger = new Ledger();
+    const load = backgroundLoad(ledger, [api()], mix('term'), { concurrency: 4, max: 40 });
+    await waitUntil('submissions in flight', async () => (await inFlightSubmits()) >= 4);
+    const stopping = sys.workers.shift();
+    // SHUTDOWN_GRACE_MS (3 s in these tests) is longer than one call (1 s): in-flight work finishes.
+    expect(await stopping?.stop('SIGTERM')).toBe(0);
+    await load.done();
+    await sys.simHttp.faults({ latency: null });
+    expect(ledger.unanswered).toEqual([]);
+    expect(ledger.statuses()).toEqual({ 202: 40 });
+
+    const records = await finalRecords(api(), ledger.accepted);
+    const sim = await sys.simHttp.records();
+    assertAccounted(ledger.accepted, records, sim);
+    // Nothing the stopped worker had in flight was left ambiguous: no call went unanswered, and no
+    // job needed its outcome reconstructed from IdentityNow's status.
+    expect(sim.calls.filter((c) => c.durationMs === null)).toEqual([]);
+    expect(sim.calls.filter((c) => c.operation === 'status')).toEqual([]);
+  });
+});
