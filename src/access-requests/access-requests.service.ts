@@ -3,12 +3,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { policyViolations } from '../auth/client-policy';
 import type { GatewayClient } from '../auth/gateway-client';
 import {
+  EnqueueUnconfirmedError,
   ForbiddenError,
   InvalidRequestError,
   NotFoundError,
+  UnavailableError,
   UnsupportedMediaTypeError,
 } from '../common/gateway.errors';
 import type { SubmissionJobData } from '../queue/submission-job';
+import { API_REDIS_TIMEOUT_MS, withRedisTimeout } from '../redis/redis-timeout';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import type { RequestRecord } from '../tracking/request-record';
 import { refreshHolderOutcomes } from '../tracking/request-state';
@@ -74,18 +77,38 @@ export class AccessRequestsService {
       if (start.kind === 'replay') return { status: start.status, body: start.body, replayed: true };
       idem = start;
     }
+    let acceptedBody: AcceptedBody | undefined;
     try {
       await this.quota.consume(input.client);
       const trackingId = randomUUID();
-      await this.producer.enqueue(this.jobData(trackingId, now, result.value, input));
       const body: AcceptedBody = { trackingId, state: 'QUEUED', statusUrl: statusPath(trackingId) };
+      acceptedBody = body;
+      await this.producer.enqueue(this.jobData(trackingId, now, result.value, input));
       if (idem !== undefined) {
         // The job is queued: a failure to record the replay must not turn the 202 into an error.
         await this.idempotency.complete(idem.key, idem.bodyHash, 202, body).catch(() => undefined);
       }
       return { status: 202, body, replayed: false };
     } catch (e) {
-      if (idem !== undefined) await this.idempotency.abandon(idem.key);
+      if (idem !== undefined) {
+        const key = idem;
+        if (e instanceof EnqueueUnconfirmedError) {
+          // The key stays "in progress" (409) until Redis tells whether the job landed; then it
+          // replays the 202 of the job that exists, or frees the key for a real retry.
+          const accepted = acceptedBody;
+          void e.settled
+            .then(async (landed) => {
+              if (landed && accepted !== undefined) {
+                await this.idempotency.complete(key.key, key.bodyHash, 202, accepted);
+              } else {
+                await this.idempotency.abandon(key.key);
+              }
+            })
+            .catch(() => undefined);
+        } else {
+          await this.idempotency.abandon(key.key);
+        }
+      }
       throw e;
     }
   }
@@ -93,6 +116,22 @@ export class AccessRequestsService {
   async status(client: GatewayClient, trackingId: string): Promise<RequestRecord> {
     const notFound = new NotFoundError([`no access request ${trackingId} for client ${client.id}`]);
     if (!/^[0-9a-f-]{36}$/i.test(trackingId)) throw notFound;
+    try {
+      return await withRedisTimeout(this.readStatus(client, trackingId, notFound), 2 * API_REDIS_TIMEOUT_MS);
+    } catch (e) {
+      if (e instanceof NotFoundError) throw e;
+      throw new UnavailableError(
+        ['Redis is unavailable; the status cannot be read right now, retry shortly'],
+        5,
+      );
+    }
+  }
+
+  private async readStatus(
+    client: GatewayClient,
+    trackingId: string,
+    notFound: NotFoundError,
+  ): Promise<RequestRecord> {
     const record = await this.records.get(trackingId);
     if (record !== undefined) {
       // Another client's request is indistinguishable from a missing one.
@@ -100,11 +139,13 @@ export class AccessRequestsService {
       // A DUPLICATE's holder may have moved on since the worker wrote this record: one read per holder
       // not yet SUBMITTED (the holder's own status stays private; only its outcome shows).
       await refreshHolderOutcomes(record.pairs, (id) => this.records.get(id), true).catch(() => false);
-      return record;
+      if (record.state !== 'QUEUED' && record.state !== 'PROCESSING') return record;
+      const job = await this.producer.find(trackingId);
+      return job?.failedReason === undefined ? record : failedByQueue(record, job.failedReason);
     }
     const job = await this.producer.find(trackingId);
     if (job === undefined || job.data.clientId !== client.id) throw notFound;
-    return {
+    const queued: RequestRecord = {
       trackingId,
       clientId: job.data.clientId,
       state: 'QUEUED',
@@ -119,6 +160,7 @@ export class AccessRequestsService {
         outcome: 'PENDING',
       })),
     };
+    return job.failedReason === undefined ? queued : failedByQueue(queued, job.failedReason);
   }
 
   private jobData(
@@ -146,4 +188,18 @@ export class AccessRequestsService {
   get bodyLimitBytes(): number {
     return this.config.http.bodyLimitBytes;
   }
+}
+
+/**
+ * The job failed for good but its worker could not write the final record (e.g. Redis refused
+ * writes at maxmemory): report what the queue knows instead of "PROCESSING" forever. The job stays
+ * in the failed set, so it can be re-driven.
+ */
+function failedByQueue(record: RequestRecord, failedReason: string): RequestRecord {
+  const reason = `the submission job failed (${failedReason}); an admin can re-drive it with POST /admin/requests/${record.trackingId}/retry`;
+  const pairs = record.pairs.map((p) =>
+    p.outcome === 'PENDING' ? { ...p, outcome: 'FAILED' as const, reason } : p,
+  );
+  const submitted = pairs.some((p) => p.outcome === 'SUBMITTED');
+  return { ...record, state: submitted ? 'PARTIALLY_SUBMITTED' : 'FAILED', pairs };
 }

@@ -11,8 +11,14 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.module';
 import { redisKey } from '../redis/redis.keys';
+import { withRedisTimeout } from '../redis/redis-timeout';
 
 const TTL_SECONDS = 24 * 3600;
+/**
+ * A key is "in progress" for at most this long: if the process answering it dies (or Redis applies a
+ * timed-out claim late), the key frees itself instead of answering 409 for a day.
+ */
+const PENDING_TTL_SECONDS = 120;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 interface PendingEntry {
@@ -59,7 +65,9 @@ export class IdempotencyService {
     const pending: PendingEntry = { s: 'pending', h: bodyHash };
     let previous: string | null;
     try {
-      previous = await this.redis.set(key, JSON.stringify(pending), 'EX', TTL_SECONDS, 'NX', 'GET');
+      previous = await withRedisTimeout(
+        this.redis.set(key, JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS, 'NX', 'GET'),
+      );
     } catch {
       throw new UnavailableError(['Redis is unavailable; nothing was accepted, retry shortly'], 5);
     }
@@ -80,12 +88,12 @@ export class IdempotencyService {
 
   async complete(key: string, bodyHash: string, status: number, body: unknown): Promise<void> {
     const done: DoneEntry = { s: 'done', h: bodyHash, status, body };
-    await this.redis.set(key, JSON.stringify(done), 'EX', TTL_SECONDS);
+    await withRedisTimeout(this.redis.set(key, JSON.stringify(done), 'EX', TTL_SECONDS));
   }
 
   /** The request was not accepted: free the key so the same request can be sent again. */
   async abandon(key: string): Promise<void> {
-    await this.redis.del(key).catch(() => undefined);
+    await withRedisTimeout(this.redis.del(key)).catch(() => undefined);
   }
 }
 

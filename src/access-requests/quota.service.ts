@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.module';
 import { redisKey } from '../redis/redis.keys';
+import { withRedisTimeout } from '../redis/redis-timeout';
 
 const WINDOW_MS = 60_000;
 
@@ -80,12 +81,8 @@ export class QuotaService {
   private async count({ client, limit, waiters }: Batch): Promise<void> {
     let result: [number, number];
     try {
-      result = (await this.redis.eval(
-        INCR_WINDOW,
-        1,
-        redisKey(this.prefix, 'quota', client.id),
-        WINDOW_MS,
-        waiters.length,
+      result = (await withRedisTimeout(
+        this.redis.eval(INCR_WINDOW, 1, redisKey(this.prefix, 'quota', client.id), WINDOW_MS, waiters.length),
       )) as [number, number];
     } catch {
       for (const w of waiters) {

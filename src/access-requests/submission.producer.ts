@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { REDIS } from '../redis/redis.module';
-import { UnavailableError } from '../common/gateway.errors';
+import { EnqueueUnconfirmedError, UnavailableError } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import {
@@ -20,6 +20,8 @@ const RETRY_AFTER_SECONDS = 5;
 export interface QueuedJob {
   readonly data: SubmissionJobData;
   readonly attemptsMade: number;
+  /** BullMQ's reason when the job has failed for good, else undefined. */
+  readonly failedReason: string | undefined;
 }
 
 /** The only code that adds jobs (and the only file under access-requests/ that knows BullMQ). */
@@ -36,27 +38,39 @@ export class SubmissionProducer {
     if (this.redis.status !== 'ready') throw this.unavailable();
     const { attempts, backoffBaseMs, completedJobRetentionSeconds, failedJobRetentionSeconds } =
       this.config.submission;
+    const added = this.queue.add(SUBMISSION_JOB_NAME, data, {
+      // The tracking id is the job id: BullMQ then refuses a second job with the same id.
+      jobId: data.trackingId,
+      attempts,
+      backoff: { type: SUBMISSION_BACKOFF_TYPE, delay: backoffBaseMs },
+      removeOnComplete: { age: completedJobRetentionSeconds },
+      removeOnFail: { age: failedJobRetentionSeconds },
+    });
+    const settled = added.then(
+      () => true,
+      () => false,
+    );
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
+    const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => {
-        reject(this.unavailable());
+        resolve('timeout');
       }, ENQUEUE_TIMEOUT_MS);
     });
     try {
-      await Promise.race([
-        this.queue.add(SUBMISSION_JOB_NAME, data, {
-          // The tracking id is the job id: BullMQ then refuses a second job with the same id.
-          jobId: data.trackingId,
-          attempts,
-          backoff: { type: SUBMISSION_BACKOFF_TYPE, delay: backoffBaseMs },
-          removeOnComplete: { age: completedJobRetentionSeconds },
-          removeOnFail: { age: failedJobRetentionSeconds },
-        }),
-        timeout,
-      ]);
-    } catch (e) {
-      if (e instanceof UnavailableError) throw e;
-      throw this.unavailable();
+      const outcome = await Promise.race([settled, timedOut]);
+      if (outcome === 'timeout') {
+        // A stalled Redis may still execute the command later: say so, never "nothing accepted".
+        throw new EnqueueUnconfirmedError(
+          [
+            'the request queue (Redis) did not confirm in time; the request may still have been queued. ' +
+              'Retry with the same Idempotency-Key to get its real answer; without one, a retry is ' +
+              'de-duplicated by the worker (its pairs then show DUPLICATE)',
+          ],
+          RETRY_AFTER_SECONDS,
+          settled,
+        );
+      }
+      if (!outcome) throw this.unavailable();
     } finally {
       clearTimeout(timer);
     }
@@ -65,7 +79,12 @@ export class SubmissionProducer {
   async find(trackingId: string): Promise<QueuedJob | undefined> {
     const job = await this.queue.getJob(trackingId);
     if (job === undefined) return undefined;
-    return { data: job.data, attemptsMade: job.attemptsMade };
+    const failed = job.finishedOn !== undefined && job.failedReason !== '' && (await job.isFailed());
+    return {
+      data: job.data,
+      attemptsMade: job.attemptsMade,
+      failedReason: failed ? job.failedReason : undefined,
+    };
   }
 
   private unavailable(): UnavailableError {

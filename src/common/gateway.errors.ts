@@ -82,3 +82,17 @@ export class UnavailableError extends GatewayError {
     super(messages);
   }
 }
+
+/**
+ * Redis did not confirm the enqueue in time: the job may still land. `settled` resolves to whether it
+ * did, so an Idempotency-Key can end up answering with the real outcome.
+ */
+export class EnqueueUnconfirmedError extends UnavailableError {
+  constructor(
+    messages: readonly string[],
+    retryAfterSeconds: number,
+    readonly settled: Promise<boolean>,
+  ) {
+    super(messages, retryAfterSeconds);
+  }
+}

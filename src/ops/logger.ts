@@ -119,7 +119,10 @@ function bufferedStdout(): DestinationStream {
 
 /** The gateway's pino logger: JSON, level from LOG_LEVEL, credentials redacted. */
 export function createLogger(config: AppConfig, options: CreateLoggerOptions = {}): PinoLogger {
-  const destination = scrubbingDestination(options.destination ?? bufferedStdout(), configuredSecrets(config));
+  const destination = scrubbingDestination(
+    options.destination ?? bufferedStdout(),
+    configuredSecrets(config),
+  );
   return pino(
     {
       level: options.level ?? config.logLevel,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AccessRequestBody } from '../access-requests/access-request.types';
 import { validateAccessRequest } from '../access-requests/access-request.validator';
@@ -15,6 +16,8 @@ import type { SubmissionJobData } from '../queue/submission-job';
 import type { PairStatus, RequestRecord } from '../tracking/request-record';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import { holderOutcomeOf, requestState } from '../tracking/request-state';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
 import type { JobProgress, PairProgress, SubmissionProgress } from './submission-progress.store';
@@ -96,6 +99,9 @@ function matchTracking(
  * what is left, record every outcome. Progress is persisted around every IdentityNow call, so any
  * attempt (after a retry, a crash or an admin re-drive) continues exactly where the last one stopped.
  */
+/** Beyond IDN_TIMEOUT_MS: the orphaned call's own send and its worker's scheduling. */
+const ORPHAN_SETTLE_MARGIN_MS = 1_000;
+
 @Injectable()
 export class SubmissionService {
   private readonly logger = new Logger('SubmissionService');
@@ -106,7 +112,22 @@ export class SubmissionService {
     @Inject(RequestRecordStore) private readonly records: RequestRecordStore,
     @Inject(ReconcilerService) private readonly reconciler: ReconcilerService,
     @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * An in-flight mark left by an earlier attempt means that attempt died or lost its job lock
+   * mid-call; its worker may even still be alive (a Redis stall longer than the lock) and about to
+   * send. Reading IdentityNow's status before that call can have finished would find nothing and
+   * send a second time, so wait until any call it started has completed or timed out.
+   */
+  private async letOrphanedCallSettle(signal: AbortSignal | undefined): Promise<void> {
+    await sleep(
+      this.config.idn.timeoutMs + ORPHAN_SETTLE_MARGIN_MS,
+      undefined,
+      signal === undefined ? {} : { signal },
+    );
+  }
 
   /** Records a FAILED status for a job whose data is unusable (when it names a tracking id at all). */
   async recordInvalid(data: unknown, reason: string): Promise<void> {
@@ -183,6 +204,7 @@ export class SubmissionService {
       }
       try {
         if (sub.state === 'in-flight' || sub.state === 'ambiguous') {
+          if (sub.state === 'in-flight') await this.letOrphanedCallSettle(input.signal);
           const arrived = await this.reconciler.findSubmission(
             sub.id,
             [...new Set(remaining.map((p) => p.identityId))],

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grant } from '../support/bodies';
 import { startGateway, type TestGateway } from '../support/gateway';
+import { countJobs } from '../support/queue';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
 describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', () => {
@@ -51,5 +52,32 @@ describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', (
     }
     expect(readyAgain).toBe(200);
     expect((await submit('during-outage')).status).toBe(202);
+  });
+
+  it('answers 503 within a second when Redis is paused (not down), and says the truth about what may have landed', async () => {
+    const before = await countJobs(redis.url, 'out');
+    redis.pause();
+    try {
+      const unconfirmed = await submit();
+      expect(unconfirmed.status).toBe(503);
+      expect(unconfirmed.body.messages[0].text).toMatch(/may still have been queued/);
+      expect(Number(unconfirmed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      const keyed = await submit('while-paused');
+      expect(keyed.status).toBe(503);
+      const status = await request(gw.server)
+        .get(`/v3/access-requests/${crypto.randomUUID()}`)
+        .set('authorization', 'Bearer dev-secret')
+        .timeout(5_000);
+      expect(status.status).toBe(503);
+    } finally {
+      redis.resume();
+    }
+    // The stalled enqueue was executed once Redis came back: exactly what the 503 warned about.
+    let after = before;
+    for (let i = 0; i < 50 && after === before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await countJobs(redis.url, 'out');
+    }
+    expect(after).toBe(before + 1);
   });
 });
