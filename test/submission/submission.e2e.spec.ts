@@ -125,6 +125,8 @@ describe('submission worker (in-process, real Redis, simulator over HTTP)', () =
         await new Promise((r) => setTimeout(r, 50));
         job = await queue.getJob(trackingId);
       }
+      // Re-read: the state can turn 'failed' between reading the job and asking for its state.
+      job = await queue.getJob(trackingId);
       expect(job?.failedReason).toMatch(
         /job request is invalid: requestedFor must contain exactly one identity/,
       );
@@ -136,6 +138,7 @@ describe('submission worker (in-process, real Redis, simulator over HTTP)', () =
         await new Promise((r) => setTimeout(r, 50));
         garbage = await queue.getJob('garbage');
       }
+      garbage = await queue.getJob('garbage');
       expect(garbage?.failedReason).toBe('unsupported job data version 9');
       expect(s.sim.control.records({ operation: 'submit' }).calls).toHaveLength(0);
       // Still consuming.
