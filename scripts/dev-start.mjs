@@ -11,6 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Where to look for an existing Redis (6379); tests point it at a free port to exercise the
+// "start a private redis-server" path without touching the machine's Redis.
+const PROBE_PORT = Number(process.env.DEV_START_REDIS_PROBE_PORT ?? 6379);
+// Tests that already built skip the build (npm test builds first).
+const SKIP_BUILD = process.env.DEV_START_SKIP_BUILD === '1';
 const require = createRequire(import.meta.url);
 const log = (msg) => console.log(`[dev-start] ${msg}`);
 
@@ -56,13 +61,14 @@ function hasRedisServer() {
 
 async function ensureRedis(env) {
   if (env.REDIS_URL) return undefined;
-  if (await answers(6379)) {
-    log('using Redis on 127.0.0.1:6379');
+  if (await answers(PROBE_PORT)) {
+    log(`using Redis on 127.0.0.1:${PROBE_PORT}`);
+    env.REDIS_URL = `redis://127.0.0.1:${PROBE_PORT}`;
     return undefined;
   }
   if (!hasRedisServer()) {
     console.error(
-      '[dev-start] Redis is needed and nothing answers on 127.0.0.1:6379.\n' +
+      `[dev-start] Redis is needed and nothing answers on 127.0.0.1:${PROBE_PORT}.\n` +
         '  Start one with:  docker compose up -d redis\n' +
         '  or install it:   sudo apt-get install -y redis-server   (Debian/Ubuntu)\n' +
         '                   brew install redis && brew services start redis   (macOS)\n' +
@@ -103,7 +109,9 @@ async function ensureRedis(env) {
 }
 
 const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
-build();
+delete env.DEV_START_REDIS_PROBE_PORT;
+delete env.DEV_START_SKIP_BUILD;
+if (!SKIP_BUILD) build();
 const stopRedis = await ensureRedis(env);
 const gateway = spawn(process.execPath, [join(root, 'dist/main.js')], { cwd: root, env, stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => gateway.kill(sig));
