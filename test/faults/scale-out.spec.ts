@@ -82,14 +82,12 @@ describe('scale-out: 2 API + 2 worker processes, one Redis, one simulator', () =
       ),
     );
     expect(ledger.unanswered).toEqual([]);
+    // Exactly QUOTA accepted in total: per-process quotas would have accepted up to 2 × QUOTA. (Which
+    // API accepted how many is not fixed: each batches its burst into one INCRBY per event-loop turn.)
     expect(ledger.statuses()).toEqual({ 202: QUOTA, 429: 24 - QUOTA });
     for (const s of ledger.sent.filter((x) => x.status === 429)) {
       assertRefusal(s);
       expect(Number(s.retryAfter)).toBeGreaterThanOrEqual(1);
-    }
-    // Both APIs accepted some and refused some: the count is in Redis, not per process.
-    for (const api of apis()) {
-      expect(ledger.sent.filter((s) => s.api === api && s.status === 202).length).toBeGreaterThan(0);
     }
     const records = await finalRecords(apis()[0] as string, ledger.accepted, 90_000, LIMITED);
     assertAccounted(ledger.accepted, records, await sys.simHttp.records());
