@@ -1,7 +1,9 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReplyError, type Redis } from 'ioredis';
+import { withRedisTimeout } from '../redis/redis-timeout';
 import { REDIS } from '../redis/redis.module';
 import { EnqueueUnconfirmedError, UnavailableError } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
@@ -12,6 +14,11 @@ import {
   SUBMISSION_QUEUE,
   type SubmissionJobData,
 } from '../queue/submission-job';
+
+type EnqueueOutcome = 'added' | 'refused' | 'unknown';
+
+const LANDED_CHECKS = 30;
+const LANDED_CHECK_INTERVAL_MS = 1_000;
 
 /** A 503 must come back within a second when Redis is away, never a hang. */
 const ENQUEUE_TIMEOUT_MS = 800;
@@ -46,9 +53,11 @@ export class SubmissionProducer {
       removeOnComplete: { age: completedJobRetentionSeconds },
       removeOnFail: { age: failedJobRetentionSeconds },
     });
-    const settled = added.then(
-      () => true,
-      () => false,
+    // A Redis error reply means the command was refused (nothing written). Any other failure (the
+    // connection dropped after sending, a timeout) leaves it unknown: Redis may have run it.
+    const outcome = added.then(
+      (): EnqueueOutcome => 'added',
+      (e: unknown): EnqueueOutcome => (e instanceof ReplyError ? 'refused' : 'unknown'),
     );
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -56,24 +65,37 @@ export class SubmissionProducer {
         resolve('timeout');
       }, ENQUEUE_TIMEOUT_MS);
     });
+    let first: EnqueueOutcome | 'timeout';
     try {
-      const outcome = await Promise.race([settled, timedOut]);
-      if (outcome === 'timeout') {
-        // A stalled Redis may still execute the command later: say so, never "nothing accepted".
-        throw new EnqueueUnconfirmedError(
-          [
-            'the request queue (Redis) did not confirm in time; the request may still have been queued. ' +
-              'Retry with the same Idempotency-Key to get its real answer; without one, a retry is ' +
-              'de-duplicated by the worker (its pairs then show DUPLICATE)',
-          ],
-          RETRY_AFTER_SECONDS,
-          settled,
-        );
-      }
-      if (!outcome) throw this.unavailable();
+      first = await Promise.race([outcome, timedOut]);
     } finally {
       clearTimeout(timer);
     }
+    if (first === 'added') return;
+    if (first === 'refused') throw this.unavailable();
+    const path = `/v3/access-requests/${data.trackingId}`;
+    throw new EnqueueUnconfirmedError(
+      [
+        `the request queue (Redis) did not confirm in time; the request may still have been queued as ${path} ` +
+          '(that status URL answers 404 if it was not). Retry with the same Idempotency-Key to get its real ' +
+          'answer; without one, a retry is de-duplicated by the worker (its pairs then show DUPLICATE)',
+      ],
+      RETRY_AFTER_SECONDS,
+      outcome.then((o) => (o === 'unknown' ? this.landedLater(data.trackingId) : o === 'added')),
+    );
+  }
+
+  /** Whether a job whose enqueue outcome is unknown exists, asked once Redis answers again (bounded). */
+  private async landedLater(trackingId: string): Promise<boolean> {
+    for (let i = 0; i < LANDED_CHECKS; i++) {
+      await sleep(LANDED_CHECK_INTERVAL_MS);
+      try {
+        return (await withRedisTimeout(this.queue.getJob(trackingId))) !== undefined;
+      } catch {
+        // Redis still away: ask again.
+      }
+    }
+    return false;
   }
 
   async find(trackingId: string): Promise<QueuedJob | undefined> {

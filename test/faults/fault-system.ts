@@ -396,3 +396,26 @@ export function assertRefusal(s: SentRequest): void {
   expect(body.messages?.length, JSON.stringify(body)).toBeGreaterThan(0);
   if (s.status === 503) expect(Number(s.retryAfter)).toBeGreaterThanOrEqual(1);
 }
+
+const UNCONFIRMED = /may still have been queued as \/v3\/access-requests\/([0-9a-f-]{36})/;
+
+/**
+ * Every request the gateway must account for: the 202s, plus the 503s that said "may still have
+ * been queued as <status URL>" and did land (that URL answers 200). Those jobs hold their pairs like
+ * any other, so other requests may name them as the holder of a DUPLICATE.
+ */
+export async function accountable(api: string, ledger: Ledger, auth: string = AUTH): Promise<SentRequest[]> {
+  const landed: SentRequest[] = [];
+  for (const s of ledger.sent) {
+    if (s.status !== 503) continue;
+    const text = (s.body as { messages?: { text?: string }[] }).messages?.[0]?.text ?? '';
+    const id = UNCONFIRMED.exec(text)?.[1];
+    if (id === undefined) continue;
+    const res = await fetch(`${api}/v3/access-requests/${id}`, {
+      headers: { authorization: auth },
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (res.status === 200) landed.push({ ...s, trackingId: id });
+  }
+  return [...ledger.accepted, ...landed];
+}

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  accountable,
   assertAccounted,
   assertRefusal,
   backgroundLoad,
@@ -95,8 +96,9 @@ describe('fault suite: Redis at maxmemory (noeviction)', () => {
     expect(await sys.workers.shift()?.stop('SIGTERM')).toBe(0);
     const ledger = await fullEpisode('mm');
     await sys.startWorker();
-    const records = await finalRecords(sys.apis[0]?.url as string, ledger.accepted);
-    const accounting = assertAccounted(ledger.accepted, records, await sys.simHttp.records());
+    const all = await accountable(sys.apis[0]?.url as string, ledger);
+    const records = await finalRecords(sys.apis[0]?.url as string, all);
+    const accounting = assertAccounted(all, records, await sys.simHttp.records());
     console.log(
       `[faults] redis maxmemory: ${JSON.stringify(ledger.statuses())}, ${JSON.stringify(accounting)}`,
     );
@@ -111,7 +113,8 @@ describe('fault suite: Redis at maxmemory (noeviction)', () => {
   it('with a worker running while full: every accepted request still reaches a final state', async () => {
     await sys.simHttp.reset();
     const ledger = await fullEpisode('mmw');
-    const records = await finalRecords(sys.apis[0]?.url as string, ledger.accepted, 20_000);
-    assertAccounted(ledger.accepted, records, await sys.simHttp.records(), { allowFailed: true });
+    const all = await accountable(sys.apis[0]?.url as string, ledger);
+    const records = await finalRecords(sys.apis[0]?.url as string, all, 20_000);
+    assertAccounted(all, records, await sys.simHttp.records(), { allowFailed: true });
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  accountable,
   assertAccounted,
   assertRefusal,
   backgroundLoad,
@@ -90,9 +91,10 @@ describe('fault suite: Redis stopped and restarted mid-load', () => {
     expect(Object.keys(statuses).sort()).toEqual(['202', '503']);
     for (const s of ledger.sent.filter((x) => x.status !== 202)) assertRefusal(s);
 
-    const records = await finalRecords(api, ledger.accepted);
+    const all = await accountable(api, ledger);
+    const records = await finalRecords(api, all);
     const sim = await sys.simHttp.records();
-    const accounting = assertAccounted(ledger.accepted, records, sim);
+    const accounting = assertAccounted(all, records, sim);
     console.log(
       `[faults] redis restart: ${JSON.stringify(statuses)}, ${JSON.stringify(accounting)}, ` +
         `503s whose pairs were submitted anyway: ${lateAccepted(ledger, sim.pairCounts)}`,
@@ -142,9 +144,10 @@ describe('fault suite: Redis paused longer than the job lock', () => {
       expect(s.status).toBe(503);
       assertRefusal(s);
     }
-    const records = await finalRecords(api, ledger.accepted);
+    const all = await accountable(api, ledger);
+    const records = await finalRecords(api, all);
     const sim = await sys.simHttp.records();
-    const accounting = assertAccounted(ledger.accepted, records, sim);
+    const accounting = assertAccounted(all, records, sim);
     console.log(
       `[faults] redis pause: ${JSON.stringify(statuses)}, ${JSON.stringify(accounting)}, ` +
         `503s whose pairs were submitted anyway: ${lateAccepted(ledger, sim.pairCounts)}`,
