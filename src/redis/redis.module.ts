@@ -34,6 +34,15 @@ export function createApiRedis(config: AppConfig): Redis {
 
 const BOOT_WAIT_MS = 5_000;
 
+/** QUIT (lets pending replies arrive); if Redis is unreachable, drop the socket instead. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}
+
 @Injectable()
 class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
@@ -58,11 +67,7 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    }
+    await closeRedis(this.redis);
   }
 }
 

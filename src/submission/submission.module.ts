@@ -11,6 +11,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { IdentityNowModule, type IdnProviderSource } from '../identitynow/identitynow.module';
 import { IdentityNowMetricsBridge } from '../ops/identitynow-metrics.bridge';
+import { closeRedis } from '../redis/redis.module';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
@@ -36,11 +37,7 @@ class WorkerRedisLifecycle implements OnApplicationShutdown {
 
   /** Runs after the processor's beforeApplicationShutdown has drained the worker. */
   async onApplicationShutdown(): Promise<void> {
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    }
+    await closeRedis(this.redis);
   }
 }
 
