@@ -8,7 +8,7 @@ import { AppModule, type AppModuleOptions } from './app.module';
 import { registerMultipartFormParser } from './common/multipart-form.parser';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
-import { installAdminGuard } from './ops/admin-auth';
+import { installAdminGuard } from './admin/admin-auth';
 import { installHttpObservability } from './ops/http-observability';
 import { createLogger, NestPinoLogger, type PinoLogger } from './ops/logger';
 import { MetricsService } from './ops/metrics.service';
@@ -46,11 +46,7 @@ export async function createGateway(
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, {
       ...options,
-      extraModules: [
-        OpsModule.forRoot(config, log),
-        ...(options.extraModules ?? []),
-        ...(options.modules ?? []),
-      ],
+      extraModules: [OpsModule.forRoot(log), ...(options.extraModules ?? []), ...(options.modules ?? [])],
     }),
     adapter,
     { logger: options.logger ?? new NestPinoLogger(log), abortOnError: false },

@@ -1,4 +1,4 @@
-import type { AccessRequestBody } from '../access-requests/access-request.types';
+import type { AccessRequestBody } from '../access-request/access-request.types';
 import type { GatewayClient } from './gateway-client';
 
 /** What the client's `requestTypes` / `itemTypes` forbid in this request, one message each. */

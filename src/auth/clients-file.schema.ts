@@ -16,7 +16,7 @@ import {
   REQUEST_TYPES,
   type ItemType,
   type RequestType,
-} from '../access-requests/access-request.types';
+} from '../access-request/access-request.types';
 
 export class ClientEntry {
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, {

@@ -1,4 +1,4 @@
-import type { ItemType, RequestType } from '../access-requests/access-request.types';
+import type { ItemType, RequestType } from '../access-request/access-request.types';
 
 /** A calling app, from the clients file (or the single dev client). */
 export interface GatewayClient {

@@ -1,8 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config';
 import { PINO_LOGGER, type PinoLogger } from './logger';
 import { MetricsModule } from './metrics.module';
-import { queueDashboardModules } from './queue-dashboard.module';
 
 /** Provides the process's pino logger to every feature: `@Inject(PINO_LOGGER) logger: PinoLogger`. */
 @Global()
@@ -17,13 +15,13 @@ export class LoggingModule {
   }
 }
 
-/** Operations for every role: logging, metrics, and (api roles with ADMIN_USER) the queue dashboard. */
+/** Operations for every role: logging and metrics. */
 @Module({})
 export class OpsModule {
-  static forRoot(config: AppConfig, logger: PinoLogger): DynamicModule {
+  static forRoot(logger: PinoLogger): DynamicModule {
     return {
       module: OpsModule,
-      imports: [LoggingModule.forRoot(logger), MetricsModule, ...queueDashboardModules(config)],
+      imports: [LoggingModule.forRoot(logger), MetricsModule],
     };
   }
 }

@@ -1,4 +1,4 @@
-import type { AccessRequestBody } from '../access-requests/access-request.types';
+import type { AccessRequestBody } from '../access-request/access-request.types';
 
 export const SUBMISSION_QUEUE = 'submissions';
 export const SUBMISSION_JOB_NAME = 'submit';

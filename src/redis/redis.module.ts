@@ -7,41 +7,12 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import type { AppConfig } from '../config/app-config';
+import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module';
-
-export const REDIS = Symbol('REDIS');
-
-/**
- * The API side's Redis connection (quota, idempotency, status, queue producer). Commands fail at
- * once while disconnected (no offline queue, one retry) so a request answers 503 quickly instead of
- * hanging; auto-pipelining batches the few commands each request sends.
- */
-export function createApiRedis(config: AppConfig): Redis {
-  const redis = new Redis(config.redis.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    enableAutoPipelining: true,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
-    connectionName: 'arg-api',
-  });
-  // Errors surface through commands and readiness; without a listener ioredis would log each retry.
-  redis.on('error', () => undefined);
-  return redis;
-}
+import { closeRedis, createApiRedis } from './redis.connections';
+import { REDIS } from './redis.tokens';
 
 const BOOT_WAIT_MS = 5_000;
-
-/** QUIT (lets pending replies arrive); if Redis is unreachable, drop the socket instead. */
-export async function closeRedis(redis: Redis): Promise<void> {
-  try {
-    await redis.quit();
-  } catch {
-    redis.disconnect();
-  }
-}
 
 @Injectable()
 class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {

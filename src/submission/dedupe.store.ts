@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import type { RequestType } from '../access-requests/access-request.types';
-import type { RequestPair } from '../access-requests/pairs';
+import type { RequestType } from '../access-request/access-request.types';
+import type { RequestPair } from '../access-request/pairs';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { redisKey } from '../redis/redis.keys';
-import { SUBMISSION_REDIS } from './submission.tokens';
+import { WORKER_REDIS } from '../redis/redis.tokens';
 
 /**
  * Claims all pairs of one job in one script run, so two workers (any processes) can never both own a
@@ -131,7 +131,7 @@ export class DedupeStore {
   private readonly prefix: string;
   private readonly windowSeconds: number;
 
-  constructor(@Inject(SUBMISSION_REDIS) redis: Redis | Cluster, @Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(WORKER_REDIS) redis: Redis | Cluster, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
     this.windowSeconds = config.submission.dedupeWindowSeconds;
     defineScripts(redis);

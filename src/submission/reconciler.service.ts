@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional, Logger } from '@nestjs/common';
-import { GATEWAY_META } from '../access-requests/access-request.types';
+import { GATEWAY_META } from '../access-request/access-request.types';
 import { MetricsService } from '../ops/metrics.service';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
 import type { IdnRequestedItemStatus } from '../identitynow/identitynow.types';

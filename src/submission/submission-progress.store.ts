@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { redisKey } from '../redis/redis.keys';
-import type { HolderOutcome, PairOutcome, RequestRecord } from '../tracking/request-record';
+import type { HolderOutcome, PairOutcome, RequestRecord } from '../access-request/request-record';
 
 /**
  * Where a planned submission stands. `in-flight` is written BEFORE the call to IdentityNow and

@@ -1,56 +1,17 @@
-import {
-  type DynamicModule,
-  Global,
-  Inject,
-  Injectable,
-  Module,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { IdentityNowModule, type IdnProviderSource } from '../identitynow/identitynow.module';
 import { IdentityNowMetricsBridge } from '../ops/identitynow-metrics.bridge';
-import { closeRedis } from '../redis/redis.module';
+import { WORKER_REDIS } from '../redis/redis.tokens';
+import { WorkerRedisModule } from '../redis/worker-redis.module';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
 import { SubmissionProgressStore } from './submission-progress.store';
 import { SubmissionProcessor } from './submission.processor';
 import { SubmissionService } from './submission.service';
-import { SUBMISSION_REDIS } from './submission.tokens';
-
-export function createWorkerRedis(config: AppConfig): Redis {
-  const redis = new Redis(config.redis.url, {
-    // Wait out short outages (as BullMQ's own connections do) instead of failing attempts.
-    maxRetriesPerRequest: null,
-    enableAutoPipelining: true,
-    connectionName: 'arg-worker',
-  });
-  redis.on('error', () => undefined);
-  return redis;
-}
-
-@Injectable()
-class WorkerRedisLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(SUBMISSION_REDIS) private readonly redis: Redis) {}
-
-  /** Runs after the processor's beforeApplicationShutdown has drained the worker. */
-  async onApplicationShutdown(): Promise<void> {
-    await closeRedis(this.redis);
-  }
-}
-
-/** The worker's Redis connection, shared with the IdentityNow rate limiter. */
-@Global()
-@Module({
-  providers: [
-    { provide: SUBMISSION_REDIS, inject: [APP_CONFIG], useFactory: createWorkerRedis },
-    WorkerRedisLifecycle,
-  ],
-  exports: [SUBMISSION_REDIS],
-})
-export class WorkerRedisModule {}
 
 export interface SubmissionModuleOptions {
   /**
@@ -73,7 +34,7 @@ export class SubmissionModule {
         WorkerRedisModule,
         IdentityNowModule.forRoot({
           imports: [WorkerRedisModule],
-          redis: { useExisting: SUBMISSION_REDIS },
+          redis: { useExisting: WORKER_REDIS },
           connection: options.connection,
         }),
       ],
@@ -81,13 +42,13 @@ export class SubmissionModule {
         DedupeStore,
         {
           provide: SubmissionProgressStore,
-          inject: [SUBMISSION_REDIS, APP_CONFIG],
+          inject: [WORKER_REDIS, APP_CONFIG],
           useFactory: (redis: Redis, config: AppConfig) => new SubmissionProgressStore(redis, config),
         },
         {
           // The status records, written through the worker's patient connection.
           provide: RequestRecordStore,
-          inject: [SUBMISSION_REDIS, APP_CONFIG],
+          inject: [WORKER_REDIS, APP_CONFIG],
           useFactory: (redis: Redis, config: AppConfig) => new RequestRecordStore(redis, config),
         },
         ReconcilerService,

@@ -6,9 +6,9 @@ import {
   type PerIdentityItem,
   type PerIdentityRequest,
   type RequestType,
-} from '../access-requests/access-request.types';
-import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS } from '../access-requests/identitynow.rules';
-import type { RequestPair } from '../access-requests/pairs';
+} from '../access-request/access-request.types';
+import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS } from '../access-request/identitynow.rules';
+import type { RequestPair } from '../access-request/pairs';
 
 /** One request the worker will send to IdentityNow, and the pairs it covers. */
 export interface PlannedRequest {

@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Job, type MinimalJob, Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
-import { bullConnection } from '../app.module';
+import { bullConnection } from '../redis/redis.connections';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { jobContext } from '../ops/job-context';
@@ -15,7 +15,7 @@ import { jobLogger, PINO_LOGGER, type PinoLogger } from '../ops/logger';
 import { MetricsService } from '../ops/metrics.service';
 import { ReadinessService } from '../ops/readiness.service';
 import { SUBMISSION_BACKOFF_TYPE, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
-import type { RequestRecord } from '../tracking/request-record';
+import type { RequestRecord } from '../access-request/request-record';
 import { fullJitterDelay } from './backoff';
 import {
   InvalidJobError,

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AccessRequestBody } from '../access-requests/access-request.types';
-import { validateAccessRequest } from '../access-requests/access-request.validator';
-import { expandPairs, type RequestPair } from '../access-requests/pairs';
+import type { AccessRequestBody } from '../access-request/access-request.types';
+import { validateAccessRequest } from '../access-request/access-request.validator';
+import { expandPairs, type RequestPair } from '../access-request/pairs';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
 import {
   IdnAuthConfigError,
@@ -13,9 +13,9 @@ import {
 } from '../identitynow/identitynow.errors';
 import type { IdnAccessRequest, IdnAccessRequestTracking } from '../identitynow/identitynow.types';
 import type { SubmissionJobData } from '../queue/submission-job';
-import type { PairStatus, RequestRecord } from '../tracking/request-record';
+import type { PairStatus, RequestRecord } from '../access-request/request-record';
 import { RequestRecordStore } from '../tracking/request-record.store';
-import { holderOutcomeOf, requestState } from '../tracking/request-state';
+import { holderOutcomeOf, requestState } from '../access-request/request-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DedupeStore } from './dedupe.store';

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { REDIS } from '../redis/redis.module';
+import { REDIS } from '../redis/redis.tokens';
 import { redisKey } from '../redis/redis.keys';
-import type { RequestRecord } from './request-record';
+import type { RequestRecord } from '../access-request/request-record';
 
 /**
  * A request's status, written by the worker as it progresses and read by the API. Kept at least as

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { createSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import type { SimRecords, SimScriptedFault, SimFaultSettings } from '../../src/simulator/simulator.types';
-import type { RequestRecord, RequestState } from '../../src/tracking/request-record';
+import type { RequestRecord, RequestState } from '../../src/access-request/request-record';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 import { AUTH, FAST_ENV, pairKey } from '../submission/worker-stack';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateAccessRequest } from '../../src/access-requests/access-request.validator';
+import { validateAccessRequest } from '../../src/access-request/access-request.validator';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { readJob } from '../support/queue';
 import { startRedis, type PrivateRedis } from '../support/redis-server';

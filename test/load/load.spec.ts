@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, pairKey, type RunningSimulator } from '../../src/simulator';
-import type { RequestRecord } from '../../src/tracking/request-record';
+import type { RequestRecord } from '../../src/access-request/request-record';
 import { texts, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 import { startWorkerGateway } from '../submission/worker-stack';

@@ -2,7 +2,7 @@ import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
-import type { RequestRecord } from '../../src/tracking/request-record';
+import type { RequestRecord } from '../../src/access-request/request-record';
 import { grant } from '../support/bodies';
 import type { TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import type { AccessRequestBody } from '../../src/access-requests/access-request.types';
-import { expandPairs } from '../../src/access-requests/pairs';
+import type { AccessRequestBody } from '../../src/access-request/access-request.types';
+import { expandPairs } from '../../src/access-request/pairs';
 import { loadConfig } from '../../src/config/app-config';
 import { DedupeStore } from '../../src/submission/dedupe.store';
 import { startRedis, type PrivateRedis } from '../support/redis-server';

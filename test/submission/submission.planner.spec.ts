@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_META, type AccessRequestBody } from '../../src/access-requests/access-request.types';
-import { validateAccessRequest } from '../../src/access-requests/access-request.validator';
-import { expandPairs, type RequestPair } from '../../src/access-requests/pairs';
+import { GATEWAY_META, type AccessRequestBody } from '../../src/access-request/access-request.types';
+import { validateAccessRequest } from '../../src/access-request/access-request.validator';
+import { expandPairs, type RequestPair } from '../../src/access-request/pairs';
 import { planSubmissions, type PlanContext } from '../../src/submission/submission.planner';
 
 const NOW = new Date('2030-01-01T00:00:00Z');

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
-import type { RequestRecord } from '../../src/tracking/request-record';
+import type { RequestRecord } from '../../src/access-request/request-record';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
 import { startRedis, type PrivateRedis } from '../support/redis-server';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { createSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import { SubmissionModule } from '../../src/submission/submission.module';
-import type { RequestRecord } from '../../src/tracking/request-record';
+import type { RequestRecord } from '../../src/access-request/request-record';
 import type { GatewayOptions } from '../../src/app.factory';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';

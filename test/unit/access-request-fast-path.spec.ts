@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isCommonValidShape } from '../../src/access-requests/access-request.fast-path';
-import { validateAccessRequest, validateWithDtos } from '../../src/access-requests/access-request.validator';
+import { isCommonValidShape } from '../../src/access-request/access-request.fast-path';
+import { validateAccessRequest, validateWithDtos } from '../../src/access-request/access-request.validator';
 import { grant, modify, perIdentity, revoke } from '../support/bodies';
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseIsoDateTime, parseIsoDateTimeMs } from '../../src/access-requests/dto/validators';
+import { parseIsoDateTime, parseIsoDateTimeMs } from '../../src/access-request/dto/validators';
 
 /** The parser as it was before it computed instants itself: `new Date(value)` plus the roll-over checks. */
 function reference(value: string): number | undefined {

@@ -12,7 +12,7 @@ import { QUEUE_DASHBOARD_ROUTE } from './admin-auth';
  * Authentication is not here: the admin onRequest hook (admin-auth.ts) guards the whole prefix.
  */
 export function queueDashboardModules(config: AppConfig): DynamicModule[] {
-  if (config.admin.user === undefined || config.role === 'worker') return [];
+  if (config.admin.user === undefined) return [];
   const readOnly = config.admin.readOnly;
   return [
     BullBoardModule.forRoot({

@@ -13,14 +13,14 @@ import {
 import type { SubmissionJobData } from '../queue/submission-job';
 import { API_REDIS_TIMEOUT_MS, withRedisTimeout } from '../redis/redis-timeout';
 import { RequestRecordStore } from '../tracking/request-record.store';
-import type { RequestRecord } from '../tracking/request-record';
-import { refreshHolderOutcomes } from '../tracking/request-state';
+import type { RequestRecord } from '../access-request/request-record';
+import { refreshHolderOutcomes } from '../access-request/request-state';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { GATEWAY_META, type AccessRequestBody } from './access-request.types';
-import { validateAccessRequest } from './access-request.validator';
+import { GATEWAY_META, type AccessRequestBody } from '../access-request/access-request.types';
+import { validateAccessRequest } from '../access-request/access-request.validator';
 import { IdempotencyService } from './idempotency.service';
-import { expandPairs } from './pairs';
+import { expandPairs } from '../access-request/pairs';
 import { QuotaService } from './quota.service';
 import { SubmissionProducer } from './submission.producer';
 

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { REDIS } from '../redis/redis.module';
+import { REDIS } from '../redis/redis.tokens';
 import { AuthModule } from '../auth/auth.module';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
 import { TrackingModule } from '../tracking/tracking.module';

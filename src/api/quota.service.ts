@@ -4,7 +4,7 @@ import type { GatewayClient } from '../auth/gateway-client';
 import { QuotaExceededError, UnavailableError } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { REDIS } from '../redis/redis.module';
+import { REDIS } from '../redis/redis.tokens';
 import { redisKey } from '../redis/redis.keys';
 import { withRedisTimeout } from '../redis/redis-timeout';
 

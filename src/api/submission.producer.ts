@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
 import { withRedisTimeout } from '../redis/redis-timeout';
-import { REDIS } from '../redis/redis.module';
+import { REDIS } from '../redis/redis.tokens';
 import { EnqueueUnconfirmedError, UnavailableError } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';

@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import { ConflictError, NotFoundError } from '../common/gateway.errors';
 import { SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
 import { RequestRecordStore } from '../tracking/request-record.store';
-import { SubmissionProgressStore } from './submission-progress.store';
+import { SubmissionProgressStore } from '../submission/submission-progress.store';
 
 export interface RedriveAccepted {
   trackingId: string;
@@ -20,7 +20,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * every submission whose outcome was unknown before sending anything.
  */
 @Injectable()
-export class SubmissionAdminService {
+export class RedriveService {
   constructor(
     @InjectQueue(SUBMISSION_QUEUE) private readonly queue: Queue<SubmissionJobData>,
     @Inject(SubmissionProgressStore) private readonly progress: SubmissionProgressStore,

@@ -3,9 +3,9 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags }
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientAuthGuard, CurrentClient } from '../auth/auth.guard';
 import type { GatewayClient } from '../auth/gateway-client';
-import type { RequestRecord } from '../tracking/request-record';
+import type { RequestRecord } from '../access-request/request-record';
 import { AccessRequestsService } from './access-requests.service';
-import { AccessRequestDto } from './dto/access-request.dto';
+import { AccessRequestDto } from '../access-request/dto/access-request.dto';
 import { AcceptedResponseDto, ErrorResponseDtoDoc, RequestStatusDto } from './dto/responses.dto';
 
 @ApiTags('access-requests')

@@ -1,14 +1,12 @@
-import { Controller, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBasicAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminBasicGuard } from './admin-basic.guard';
-import { type RedriveAccepted, SubmissionAdminService } from './submission-admin.service';
+import { type RedriveAccepted, RedriveService } from './redrive.service';
 
 @ApiTags('admin')
 @ApiBasicAuth()
 @Controller('admin/requests')
-@UseGuards(AdminBasicGuard)
-export class AdminController {
-  constructor(@Inject(SubmissionAdminService) private readonly admin: SubmissionAdminService) {}
+export class RedriveController {
+  constructor(@Inject(RedriveService) private readonly admin: RedriveService) {}
 
   @Post(':trackingId/retry')
   @HttpCode(202)

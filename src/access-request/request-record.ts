@@ -1,4 +1,4 @@
-import type { ItemType, RequestType } from '../access-requests/access-request.types';
+import type { ItemType, RequestType } from './access-request.types';
 
 export type RequestState =
   'QUEUED' | 'PROCESSING' | 'SUBMITTED' | 'PARTIALLY_SUBMITTED' | 'DUPLICATE' | 'FAILED';
