@@ -28,3 +28,6 @@ export interface RequestRecord {
   attempts: number;
   pairs: PairStatus[];
 }
+
+/** Where a request's status is read; named in the 202 body, the Location header and some 503s. */
+export const statusPath = (trackingId: string): string => `/v3/access-requests/${trackingId}`;

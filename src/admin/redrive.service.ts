@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { statusPath } from '../access-request/request-record';
 import { ConflictError, NotFoundError } from '../common/gateway.errors';
 import { SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
 import { RequestRecordStore } from '../tracking/request-record.store';
@@ -49,6 +50,6 @@ export class RedriveService {
     if (record !== undefined) {
       await this.records.put({ ...record, state: 'QUEUED', updatedAt: new Date().toISOString() });
     }
-    return { trackingId, state: 'QUEUED', statusUrl: `/v3/access-requests/${trackingId}` };
+    return { trackingId, state: 'QUEUED', statusUrl: statusPath(trackingId) };
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { policyViolations } from '../auth/client-policy';
 import type { GatewayClient } from '../auth/gateway-client';
 import {
@@ -13,10 +13,8 @@ import {
 import type { SubmissionJobData } from '../queue/submission-job';
 import { API_REDIS_TIMEOUT_MS, withRedisTimeout } from '../redis/redis-timeout';
 import { RequestRecordStore } from '../tracking/request-record.store';
-import type { RequestRecord } from '../access-request/request-record';
+import { statusPath, type RequestRecord } from '../access-request/request-record';
 import { refreshHolderOutcomes } from '../access-request/request-state';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { GATEWAY_META, type AccessRequestBody } from '../access-request/access-request.types';
 import { validateAccessRequest } from '../access-request/access-request.validator';
 import { IdempotencyService } from './idempotency.service';
@@ -45,8 +43,6 @@ export interface AcceptResult {
   replayed: boolean;
 }
 
-export const statusPath = (trackingId: string): string => `/v3/access-requests/${trackingId}`;
-
 /**
  * The accept path: validate, authorise, de-duplicate retries of the same call (Idempotency-Key),
  * apply the client's quota, enqueue. A 202 is returned only once the job is in Redis.
@@ -58,7 +54,6 @@ export class AccessRequestsService {
     private readonly idempotency: IdempotencyService,
     private readonly quota: QuotaService,
     private readonly records: RequestRecordStore,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async accept(input: AcceptInput): Promise<AcceptResult> {
@@ -183,10 +178,6 @@ export class AccessRequestsService {
         ? { traceparent: input.traceparent }
         : {}),
     };
-  }
-
-  get bodyLimitBytes(): number {
-    return this.config.http.bodyLimitBytes;
   }
 }
 

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
+import { statusPath } from '../access-request/request-record';
 import { withRedisTimeout } from '../redis/redis-timeout';
 import { REDIS } from '../redis/redis.tokens';
 import { EnqueueUnconfirmedError, UnavailableError } from '../common/gateway.errors';
@@ -73,7 +74,7 @@ export class SubmissionProducer {
     }
     if (first === 'added') return;
     if (first === 'refused') throw this.unavailable();
-    const path = `/v3/access-requests/${data.trackingId}`;
+    const path = statusPath(data.trackingId);
     throw new EnqueueUnconfirmedError(
       [
         `the request queue (Redis) did not confirm in time; the request may still have been queued as ${path} ` +

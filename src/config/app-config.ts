@@ -10,7 +10,7 @@ export interface AppConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly role: Role;
   readonly http: { readonly port: number; readonly bodyLimitBytes: number };
-  readonly redis: { readonly url: string; readonly urlFromEnv: boolean; readonly prefix: string };
+  readonly redis: { readonly url: string; readonly prefix: string };
   readonly idn: {
     /** Unset means: start the embedded simulator and point the client at it. */
     readonly baseUrl: string | undefined;
@@ -115,7 +115,6 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     http: { port: env.PORT ?? 3000, bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1_048_576 },
     redis: {
       url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      urlFromEnv: env.REDIS_URL !== undefined,
       prefix: env.QUEUE_PREFIX ?? 'arg',
     },
     idn: {

@@ -1,3 +1,5 @@
+import { withTimeout } from '../common/with-timeout';
+
 /**
  * The API connection has no offline queue, so a Redis that is down fails commands at once; a Redis
  * that is paused or overloaded accepts them and never answers. Every command on the request path
@@ -6,22 +8,14 @@
 export const API_REDIS_TIMEOUT_MS = 800;
 
 export class RedisTimeoutError extends Error {
-  constructor() {
-    super(`Redis did not answer within ${API_REDIS_TIMEOUT_MS} ms`);
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`);
     this.name = 'RedisTimeoutError';
   }
 }
 
-export async function withRedisTimeout<T>(command: Promise<T>, ms = API_REDIS_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new RedisTimeoutError());
-    }, ms);
+export function withRedisTimeout<T>(command: Promise<T>, ms = API_REDIS_TIMEOUT_MS): Promise<T> {
+  return withTimeout(command, ms, () => {
+    throw new RedisTimeoutError(ms);
   });
-  try {
-    return await Promise.race([command, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
