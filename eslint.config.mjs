@@ -1,6 +1,7 @@
 // Type-aware lint: every rule that needs type information is on, and every finding is an error.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   {
@@ -31,9 +32,89 @@ export default tseslint.config(
         { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
       ],
       'no-console': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: false },
+      ],
       // Nest's option types are declared as classes but are meant to be passed as object literals.
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
     },
+  },
+  {
+    // The layout's dependency rules (docs/architecture.md, Modules): the domain core does no I/O and
+    // knows no HTTP; the worker side never reaches the HTTP edge; configuration is read in one place.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts'] } } },
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './src/access-request',
+              from: './src',
+              except: ['./access-request'],
+              message: 'the domain core imports nothing else of src/',
+            },
+            {
+              target: [
+                './src/submission',
+                './src/identitynow',
+                './src/tracking',
+                './src/queue',
+                './src/redis',
+              ],
+              from: [
+                './src/api/**',
+                './src/admin/**',
+                './src/auth/**',
+                './src/{app.module,app.factory,bootstrap,main}.ts',
+                './src/**/*.controller.ts',
+                './src/**/*.guard.ts',
+              ],
+              message: 'the worker side must not reach the HTTP edge',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'read configuration through src/config/ only' },
+      ],
+    },
+  },
+  {
+    files: ['src/access-request/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'ioredis',
+                'bullmq',
+                '@nestjs/*',
+                '!@nestjs/swagger',
+                'fastify',
+                '@fastify/*',
+                'undici',
+                'node:http*',
+                'node:net',
+                'node:fs*',
+              ],
+              message:
+                'the domain core does no I/O and knows no HTTP framework (OpenAPI decorators excepted)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config/**/*.ts'],
+    rules: { 'no-restricted-properties': 'off' },
   },
   {
     files: ['**/*.mjs', 'scripts/**', 'bench/**'],
