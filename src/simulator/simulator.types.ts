@@ -168,3 +168,45 @@ export interface SimRecords {
 export function pairKey(requestType: string, identityId: string, itemType: string, itemId: string): string {
   return `${requestType}|${identityId}|${itemType}|${itemId}`;
 }
+
+export interface RecordsFilter {
+  readonly operation?: string;
+  readonly clientId?: string;
+  readonly identityId?: string;
+  readonly pairKey?: string;
+  readonly sinceSeq?: number;
+}
+
+/**
+ * The fault, record and state controls, usable in-process (`sim.control.*`) and over HTTP
+ * (`/__sim/*`, which calls exactly these methods).
+ */
+export interface SimulatorControl {
+  records(filter?: RecordsFilter): SimRecords;
+  /** Number of times a pair was created; key `${requestType}|${identityId}|${itemType}|${itemId}`. */
+  pairCount(pairKey: string): number;
+  clearRecords(): void;
+  /** Forgets requests, records, faults, storm and rate-limit windows; releases hung connections. Tokens stay valid. */
+  reset(): void;
+  script(fault: SimScriptedFault): void;
+  clearScript(): void;
+  configureFaults(settings: SimFaultSettings): void;
+  startRateLimitStorm(seconds: number, retryAfterSeconds?: number): void;
+  stopRateLimitStorm(): void;
+  expireAllTokens(): number;
+  setRateLimit(limit: SimRateLimit): void;
+  setProgression(p: Partial<SimProgression>): void;
+  completePending(state?: 'REQUEST_COMPLETED' | 'REJECTED'): number;
+  faultsSnapshot(): unknown;
+}
+
+/** What tests and the embedding gateway get: the URL, `close()`, and the same controls as `/__sim`. */
+export interface RunningSimulator {
+  /** e.g. `http://127.0.0.1:41234` (no trailing slash); use it as IDN_BASE_URL. */
+  readonly url: string;
+  readonly port: number;
+  /** Credentials of the first PAT client (what the gateway's IdentityNow client should use). */
+  readonly credentials: { readonly clientId: string; readonly clientSecret: string };
+  readonly control: SimulatorControl;
+  close(): Promise<void>;
+}
