@@ -19,7 +19,6 @@ export function registerIdentityNowRoutes(
   app: FastifyInstance,
   { handle, tokens, store, reportExisting }: IdentityNowRouteParts,
 ): void {
-  // ---- POST /oauth/token ------------------------------------------------------------------------
   app.post('/oauth/token', (req, reply) =>
     handle(req, reply, 'token', ({ now, rec }) => {
       const body = asRecord(req.body);
@@ -61,7 +60,6 @@ export function registerIdentityNowRoutes(
     }),
   );
 
-  // ---- POST /v3/access-requests -----------------------------------------------------------------
   app.post('/v3/access-requests', (req, reply) =>
     handle(req, reply, 'submit', ({ auth, responseLost, now }) => {
       if (auth === null || auth.identityId === null) return userContextRequired();
@@ -82,7 +80,6 @@ export function registerIdentityNowRoutes(
     }),
   );
 
-  // ---- GET /v3/access-request-status ------------------------------------------------------------
   app.get('/v3/access-request-status', (req, reply) =>
     handle(req, reply, 'status', ({ auth, now }) => {
       if (auth === null || auth.identityId === null) return userContextRequired();
@@ -129,7 +126,6 @@ export function registerIdentityNowRoutes(
     }),
   );
 
-  // ---- POST /v3/access-requests/cancel ----------------------------------------------------------
   app.post('/v3/access-requests/cancel', (req, reply) =>
     handle(req, reply, 'cancel', ({ auth, now }) => {
       if (auth === null || auth.identityId === null) return userContextRequired();

@@ -1,4 +1,3 @@
-/** Fastify hands over query strings and bodies untyped: these read them defensively. */
 export function firstString(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && typeof v[0] === 'string') return v[0];

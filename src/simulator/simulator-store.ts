@@ -79,7 +79,6 @@ export class SimStore {
     return item.createdMs;
   }
 
-  /** Items of this pair that are still pending (EXECUTING) now. */
   pendingFor(requestType: string, pair: SubmittedPair, now: number): SimItem[] {
     return (this.byPair.get(pairKey(requestType, pair.identityId, pair.type, pair.id)) ?? []).filter(
       (i) => this.stateOf(i, now) === 'EXECUTING',
@@ -191,7 +190,6 @@ export class SimStore {
     push(this.byRequestId, accessRequestId, item);
   }
 
-  /** Cancels the pending items of one access request. False when it is unknown or nothing is pending. */
   cancel(
     accessRequestId: string,
     comment: string,
@@ -208,7 +206,6 @@ export class SimStore {
     return 'cancelled';
   }
 
-  /** Moves every pending item to its final state now (or to `state`). Returns how many moved. */
   completePending(now: number, state?: 'REQUEST_COMPLETED' | 'REJECTED'): number {
     let n = 0;
     for (const i of this.items) {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 
-/** One simulated HTTP answer. */
 export interface Answer {
   readonly status: number;
   readonly body: unknown;
@@ -29,7 +28,6 @@ const DEFAULT_TEXT: Readonly<Record<number, string>> = {
   504: 'The upstream service did not answer in time.',
 };
 
-/** IdentityNow's `ErrorResponseDto`. */
 export function errorResponse(status: number, texts: readonly string[]): Record<string, unknown> {
   return {
     detailCode: DETAIL_CODES[status] ?? `${status}`,
@@ -43,7 +41,6 @@ export function errorResponse(status: number, texts: readonly string[]): Record<
   };
 }
 
-/** The body and headers IdentityNow sends with a given error status. */
 export function errorAnswer(status: number, text?: string, retryAfterSeconds?: number): Answer {
   if (status === 401) return { status, body: { error: text ?? 'JWT validation failed: JWT is expired' } };
   if (status === 429) {
@@ -56,10 +53,7 @@ export function errorAnswer(status: number, text?: string, retryAfterSeconds?: n
   return { status, body: errorResponse(status, text === undefined ? [] : [text]) };
 }
 
-/**
- * The access-request APIs are `userAuth` only in the spec: a token without a user (API authority) is
- * refused with 403, which is why the gateway needs a PAT.
- */
+// The access-request APIs are `userAuth` only: a token without a user is refused (the gateway needs a PAT).
 export function userContextRequired(): Answer {
   return {
     status: 403,

@@ -8,12 +8,10 @@ import type { IssuedToken, SimTokenStore } from './simulator-tokens';
 import type { SimCallRecord, SimLogEvent, SimOperation, SimScriptedAction } from './simulator.types';
 
 export interface WorkContext {
-  /** The caller's valid token (always set for authenticated operations). */
   readonly auth: IssuedToken | null;
-  /** True when the answer to this call will not reach the client (lost response or committed error). */
+  /** The client will not get this answer (lost response, or an error sent after the work was done). */
   readonly responseLost: boolean;
   readonly now: number;
-  /** The call's record (the token route fills in the client id it authenticated). */
   readonly rec: SimCallRecord;
 }
 
@@ -31,7 +29,6 @@ export interface PipelineParts {
   readonly tokens: SimTokenStore;
   readonly limiter: SimRateLimiter;
   readonly faults: SimFaults;
-  /** Sockets of `hang` calls, destroyed on reset and close. */
   readonly hung: Set<Socket>;
   readonly log: (event: SimLogEvent) => void;
 }
@@ -55,11 +52,7 @@ function cutConnection(req: FastifyRequest, reply: FastifyReply, rec: SimCallRec
   req.raw.socket.destroy();
 }
 
-/**
- * The path every API call takes, in IdentityNow's order as far as it can be observed: 429 storm and
- * rate limit (per client_id; token calls exempt) → latency → scripted or random faults →
- * authentication → the operation itself.
- */
+// IdentityNow's order as far as it can be observed: storm, rate limit, latency, faults, token, work.
 export function createCallHandler({
   records,
   tokens,

@@ -37,10 +37,7 @@ function operationOf(method: string, path: string): SimOperation | 'other' {
   return 'other';
 }
 
-/**
- * Starts an IdentityNow simulator: a lean Fastify server (not a Nest module, so that the gateway can
- * embed it cheaply and `npm run simulator` runs the very same code on its own).
- */
+// Plain Fastify, not a Nest module: the gateway embeds it cheaply and `npm run simulator` runs the same code.
 export async function createSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const clients = options.clients ?? DEFAULT_SIM_CLIENTS;
   const firstPat = clients.find((c) => c.kind === 'pat');
@@ -105,11 +102,10 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
     done(null, Object.fromEntries(new URLSearchParams(typeof body === 'string' ? body : body.toString())));
   });
 
-  // Errors raised before a handler runs (malformed JSON, wrong content type, body too large) are
-  // recorded too, so tests can see every call that reached the simulator.
-  // SailPoint's TypeScript SDK posts its token request as multipart/form-data: small text fields only.
+  // SailPoint's TypeScript SDK posts its token request as multipart/form-data.
   registerMultipartFormParser(app);
 
+  // Calls refused before a handler runs (bad JSON, content type, size) are recorded too: tests count them.
   app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     const status =
       err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
