@@ -36,16 +36,13 @@ const ALT_FORM = 'AccessRequestWithRequestedForWithRequestedItems';
 
 function buildValidator(): OpenApiValidator {
   const accessRequest = IDN_V3_SCHEMAS.AccessRequest as Record<string, unknown>;
-  // The spec lists requestedFor and requestedItems as required, yet documents
-  // requestedForWithRequestedItems as the alternative that is used "when requestedFor and
-  // requestedItems are not separately provided". The alternative form is checked against the same
-  // schema without that `required`.
+  // The spec requires requestedFor and requestedItems, yet documents requestedForWithRequestedItems as
+  // the form used without them: that form is checked against the same schema minus that `required`.
   const alt = Object.fromEntries(Object.entries(accessRequest).filter(([k]) => k !== 'required'));
   return new OpenApiValidator({ components: { schemas: { ...IDN_V3_SCHEMAS, [ALT_FORM]: alt } } });
 }
 
 let validator: OpenApiValidator | undefined;
-/** Compiles the schemas once (the first compile takes a few hundred ms; do it at start-up). */
 export function getValidator(): OpenApiValidator {
   validator ??= buildValidator();
   return validator;
@@ -70,9 +67,8 @@ export function checkCancelRequest(body: unknown): string[] {
 }
 
 /**
- * Checks a `POST /v3/access-requests` body against the official v3 schema and the business rules that
- * IdentityNow enforces with a 400 (see shared/reference/identitynow.md), and normalises it into pairs.
- * `tokenIdentityId` is the identity behind the caller's token (self-revoke is refused).
+ * Checks a submit body against the official schema and the rules IdentityNow enforces with a 400, and
+ * normalises it into pairs. `tokenIdentityId` is the caller's identity (self-revoke is refused).
  */
 export function checkAccessRequest(body: unknown, tokenIdentityId: string | null, now: number): RuleResult {
   const alt = isRecord(body) && Array.isArray(body.requestedForWithRequestedItems);

@@ -1,15 +1,12 @@
 export {
   createSimulator,
-  errorResponse,
-  parseScripted,
   DEFAULT_SIM_CLIENTS,
   DEFAULT_RATE_LIMIT,
   DEFAULT_PROGRESSION,
   DEFAULT_TOKEN_TTL_SECONDS,
-  type RunningSimulator,
-  type SimulatorControl,
 } from './simulator.server';
-export type { RecordsFilter } from './simulator-store';
+export { errorResponse } from './simulator.errors';
+export { parseScripted } from './control.routes';
 export * from './simulator.types';
 export { simulatorOptionsFromConfig } from './simulator-options';
 export {

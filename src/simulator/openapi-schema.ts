@@ -1,12 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
-/**
- * OpenAPI 3.0 schemas are "almost JSON Schema": they say `nullable: true` where JSON Schema says
- * `type: [..., "null"]`, and they carry annotation keywords (`example`, `x-*`) that a strict JSON Schema
- * validator rejects. This converts one OpenAPI schema object (recursively) into draft-07 JSON Schema,
- * so that SailPoint's published schemas can be used as they are instead of being copied by hand.
- */
+/** OpenAPI 3.0 schema → draft-07 JSON Schema, so SailPoint's schemas are used as published, not copied. */
 export function openApiToJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map((n) => openApiToJsonSchema(n));
   if (node === null || typeof node !== 'object') return node;
@@ -67,7 +62,6 @@ function isNullableOnly(m: unknown): boolean {
 }
 
 export interface SchemaProblem {
-  /** JSON pointer into the validated value, `""` for the root. */
   readonly path: string;
   readonly message: string;
 }
@@ -112,7 +106,6 @@ export function describeSchemaErrors(errors: readonly ErrorObject[] | null | und
   return problems;
 }
 
-/** `/requestedItems/0/startDate` → `requestedItems[0].startDate` */
 function pointerToField(pointer: string): string {
   return pointer
     .slice(1)
@@ -124,11 +117,7 @@ function pointerToField(pointer: string): string {
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-/**
- * Validates values against the schemas of one OpenAPI 3.0 document (all `$ref`s internal, as in
- * SailPoint's bundled specs). Used by the simulator (request bodies, against the extracted subset) and
- * by the contract tests (responses, against the official YAML).
- */
+/** Validates values against one OpenAPI 3.0 document whose `$ref`s are all internal (a bundled spec). */
 export class OpenApiValidator {
   private readonly ajv: Ajv;
   private readonly cache = new Map<string, ValidateFunction>();
@@ -158,16 +147,11 @@ export class OpenApiValidator {
     );
   }
 
-  /** Validates `value` against `#/components/schemas/<name>`. */
   validateSchema(name: string, value: unknown): { valid: boolean; errors: ErrorObject[] } {
     return this.run(`schema:${name}`, () => ({ $ref: `${this.docId}#/components/schemas/${name}` }), value);
   }
 
-  /**
-   * Validates a response body against the schema the spec gives for `method path` and `status`
-   * (following `$ref`s into `components/responses`). Throws when the spec has no such response, so a
-   * test cannot silently validate against nothing.
-   */
+  /** Throws when the spec declares no such response, so a test cannot validate against nothing. */
   validateResponse(
     path: string,
     method: string,

@@ -2,13 +2,7 @@ import type { AppConfig } from '../config/app-config';
 import { DEFAULT_SIM_CLIENTS } from './simulator.server';
 import type { SimLogEvent, SimulatorOptions } from './simulator.types';
 
-/**
- * Simulator options from the validated configuration: one PAT client with SIMULATOR_CLIENT_ID /
- * SIMULATOR_CLIENT_SECRET (what the gateway's IdentityNow client uses when IDN_BASE_URL is unset) plus
- * the API-authority client `sim-api-client` / `sim-api-secret`.
- *
- * `standalone` selects SIMULATOR_HOST and SIMULATOR_PORT; embedded use binds a free loopback port.
- */
+/** Without `standalone` (the embedded case) the simulator binds a free loopback port. */
 export function simulatorOptionsFromConfig(
   config: AppConfig,
   extra: { readonly standalone?: boolean; readonly logger?: (event: SimLogEvent) => void } = {},

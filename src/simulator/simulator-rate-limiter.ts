@@ -3,12 +3,8 @@ import type { SimRateLimit } from './simulator.types';
 export type RateDecision =
   { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-/**
- * IdentityNow allows 100 calls per 10 s per client_id and answers 429 + Retry-After beyond that. Its
- * exact algorithm is not documented; this uses a sliding log (at most `max` calls in ANY interval of
- * `windowMs`), the strictest reading, so a client that survives the simulator survives the tenant.
- * Rejected calls are not logged: only calls that got through use up the budget.
- */
+// IdentityNow's algorithm is undocumented: a sliding log (max calls in ANY window) is the strictest
+// reading, so a client that survives the simulator survives the tenant. Refused calls use no budget.
 export class SimRateLimiter {
   private readonly log = new Map<string, number[]>();
 
@@ -39,7 +35,6 @@ export class SimRateLimiter {
       times.push(now);
       return { allowed: true };
     }
-    // The oldest call in the window leaves it at oldest + windowMs; then one slot is free.
     const waitMs = (times[0] ?? now) + windowMs - now;
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }

@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { NormalizedRequest, SubmittedPair } from './access-request.rules';
+import type { SimRecordLog } from './simulator-records';
+import { itemName, statusEntry, type ItemState } from './status-entry';
 import { parseFilters, parseSorters, type SortKey, type StatusFilterRow } from './status-query';
-import {
-  pairKey,
-  type SimCallRecord,
-  type SimCreatedRecord,
-  type SimProgression,
-  type SimRecords,
-} from './simulator.types';
-
-export type ItemState = 'EXECUTING' | 'REQUEST_COMPLETED' | 'REJECTED' | 'CANCELLED';
+import { pairKey, type SimCreatedRecord, type SimProgression } from './simulator.types';
 
 interface SimItem {
   readonly record: SimCreatedRecord;
@@ -48,7 +42,7 @@ export interface CreateContext {
 }
 
 /** IdentityNow-style id: 32 lowercase hex characters. */
-export function newId(): string {
+function newId(): string {
   return randomBytes(16).toString('hex');
 }
 
@@ -59,41 +53,19 @@ function int32Hash(s: string): number {
   return h;
 }
 
-/**
- * Everything the simulated tenant knows: created access-request items (with their lazily computed
- * state), the records of every call and creation, and per-pair creation counts.
- */
+/** The simulated tenant's access-request items, each with its lazily computed state. */
 export class SimStore {
   private items: SimItem[] = [];
   private byPair = new Map<string, SimItem[]>();
   private byIdentity = new Map<string, SimItem[]>();
   private byRequestId = new Map<string, SimItem[]>();
-  private calls: SimCallRecord[] = [];
-  private created: SimCreatedRecord[] = [];
-  private pairCounts = new Map<string, number>();
-  private callSeq = 0;
-  private createdSeq = 0;
   private requesterNames = new Map<string, string>();
 
   constructor(
     public progression: SimProgression,
-    private readonly maxCallRecords: number,
+    private readonly log: SimRecordLog,
     private readonly random: () => number = Math.random,
   ) {}
-
-  // ---- call records -------------------------------------------------------------------------------
-
-  recordCall(entry: Omit<SimCallRecord, 'seq'>): SimCallRecord {
-    const rec: SimCallRecord = { seq: ++this.callSeq, ...entry };
-    this.calls.push(rec);
-    // Trim in chunks (10 % over the cap) so a long load test does not shift the array on every call.
-    if (this.calls.length > this.maxCallRecords * 1.1) {
-      this.calls.splice(0, this.calls.length - this.maxCallRecords);
-    }
-    return rec;
-  }
-
-  // ---- access requests ----------------------------------------------------------------------------
 
   stateOf(item: SimItem, now: number): ItemState {
     if (item.cancelledMs !== null) return 'CANCELLED';
@@ -107,7 +79,6 @@ export class SimStore {
     return item.createdMs;
   }
 
-  /** Items of this pair that are still pending (EXECUTING) now. */
   pendingFor(requestType: string, pair: SubmittedPair, now: number): SimItem[] {
     return (this.byPair.get(pairKey(requestType, pair.identityId, pair.type, pair.id)) ?? []).filter(
       (i) => this.stateOf(i, now) === 'EXECUTING',
@@ -181,8 +152,7 @@ export class SimStore {
     ctx: CreateContext,
   ): void {
     const key = pairKey(req.requestType, pair.identityId, pair.type, pair.id);
-    const record: SimCreatedRecord = {
-      seq: ++this.createdSeq,
+    const record = this.log.recordCreated({
       pairKey: key,
       accessRequestId,
       accountActivityItemId: newId(),
@@ -201,7 +171,7 @@ export class SimStore {
       requesterId: ctx.requesterId,
       created: new Date(ctx.now).toISOString(),
       responseLost: ctx.responseLost,
-    };
+    });
     const { completeAfterMs, rejectRate } = this.progression;
     // An item whose id starts with "reject" is always rejected: a deterministic way to see REJECTED.
     const rejected =
@@ -218,11 +188,8 @@ export class SimStore {
     push(this.byPair, key, item);
     push(this.byIdentity, pair.identityId, item);
     push(this.byRequestId, accessRequestId, item);
-    this.created.push(record);
-    this.pairCounts.set(key, (this.pairCounts.get(key) ?? 0) + 1);
   }
 
-  /** Cancels the pending items of one access request. False when it is unknown or nothing is pending. */
   cancel(
     accessRequestId: string,
     comment: string,
@@ -239,7 +206,6 @@ export class SimStore {
     return 'cancelled';
   }
 
-  /** Moves every pending item to its final state now (or to `state`). Returns how many moved. */
   completePending(now: number, state?: 'REQUEST_COMPLETED' | 'REJECTED'): number {
     let n = 0;
     for (const i of this.items) {
@@ -307,115 +273,23 @@ export class SimStore {
 
   private statusEntry(item: SimItem, now: number): Record<string, unknown> {
     const r = item.record;
-    const state = this.stateOf(item, now);
-    const modified = new Date(this.modifiedMs(item, now)).toISOString();
-    const requester = {
-      type: 'IDENTITY',
-      id: r.requesterId,
-      name: this.requesterNames.get(r.requesterId) ?? r.requesterId,
-    };
-    const approvalDone = state !== 'EXECUTING' && state !== 'CANCELLED';
-    return {
-      id: r.accountActivityItemId,
-      name: itemName(r),
-      type: r.itemType,
-      cancelledRequestDetails:
-        state === 'CANCELLED'
-          ? {
-              comment: item.cancelComment ?? '',
-              owner: { type: 'IDENTITY', id: r.requesterId, name: requester.name },
-              modified,
-            }
-          : null,
-      errorMessages: null,
-      state,
-      approvalDetails: [],
-      approvalIds: [],
-      manualWorkItemDetails: null,
-      accountActivityItemId: r.accountActivityItemId,
-      requestType: r.requestType,
-      modified,
-      created: r.created,
-      requester,
-      requestedFor: { type: 'IDENTITY', id: r.identityId, name: r.identityId },
-      requesterComment:
-        r.comment === null ? null : { comment: r.comment, created: r.created, author: requester },
-      sodViolationContext: null,
-      provisioningDetails: null,
-      preApprovalTriggerDetails: null,
-      accessRequestPhases: [
-        {
-          started: r.created,
-          finished: approvalDone || state === 'CANCELLED' ? modified : null,
-          name: 'APPROVAL_PHASE',
-          state: state === 'EXECUTING' ? 'EXECUTING' : state === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED',
-          result: state === 'REQUEST_COMPLETED' ? 'SUCCESSFUL' : state === 'REJECTED' ? 'FAILED' : null,
-          phaseReference: 'approvalDetails',
-        },
-      ],
-      description: null,
-      startDate: r.startDate,
-      removeDate: r.removeDate,
-      cancelable: state === 'EXECUTING',
-      accessRequestId: r.accessRequestId,
-      clientMetadata: r.clientMetadata === null ? null : { ...r.clientMetadata },
-      requestedAccounts: null,
-      privilegeLevel: null,
-    };
-  }
-
-  // ---- records ------------------------------------------------------------------------------------
-
-  records(filter: RecordsFilter = {}): SimRecords {
-    const calls = this.calls.filter(
-      (c) =>
-        (filter.operation === undefined || c.operation === filter.operation) &&
-        (filter.clientId === undefined || c.clientId === filter.clientId) &&
-        (filter.sinceSeq === undefined || c.seq > filter.sinceSeq),
+    return statusEntry(
+      r,
+      this.stateOf(item, now),
+      this.modifiedMs(item, now),
+      item.cancelComment,
+      this.requesterNames.get(r.requesterId) ?? r.requesterId,
     );
-    const created = this.created.filter(
-      (c) =>
-        (filter.identityId === undefined || c.identityId === filter.identityId) &&
-        (filter.pairKey === undefined || c.pairKey === filter.pairKey) &&
-        (filter.clientId === undefined || c.clientId === filter.clientId),
-    );
-    const pairCounts: Record<string, number> = {};
-    for (const c of created) pairCounts[c.pairKey] = (pairCounts[c.pairKey] ?? 0) + 1;
-    return { calls: calls.map((c) => ({ ...c })), created: created.map((c) => ({ ...c })), pairCounts };
   }
 
-  /** How many times a pair was created (`${requestType}|${identityId}|${itemType}|${itemId}`). */
-  pairCount(key: string): number {
-    return this.pairCounts.get(key) ?? 0;
-  }
-
-  clearRecords(): void {
-    this.calls = [];
-    this.created = [];
-    this.pairCounts.clear();
-  }
-
-  /** Forgets every access request and record. */
+  /** Forgets every access request (the records are the log's). */
   reset(): void {
     this.items = [];
     this.byPair.clear();
     this.byIdentity.clear();
     this.byRequestId.clear();
     this.requesterNames.clear();
-    this.clearRecords();
   }
-}
-
-export interface RecordsFilter {
-  readonly operation?: string;
-  readonly clientId?: string;
-  readonly identityId?: string;
-  readonly pairKey?: string;
-  readonly sinceSeq?: number;
-}
-
-function itemName(r: SimCreatedRecord): string {
-  return `${r.itemType} ${r.itemId}`;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -12,7 +12,6 @@ export type TokenCheck =
   | { readonly ok: true; readonly token: IssuedToken }
   | { readonly ok: false; readonly error: string; readonly clientId: string | null };
 
-/** Stable identity id for a PAT client without a configured one (32 hex chars, like IdentityNow ids). */
 export function defaultIdentityId(clientId: string): string {
   return createHash('sha256').update(`sim-identity/${clientId}`).digest('hex').slice(0, 32);
 }
@@ -21,10 +20,7 @@ function b64url(value: string | Buffer): string {
   return Buffer.from(value).toString('base64url');
 }
 
-/**
- * Issues and checks bearer tokens. Tokens live in memory only: a restarted simulator forgets them and
- * answers 401, which is what a client must handle anyway (IdentityNow tokens expire, 749 s in its docs).
- */
+// Tokens live in memory only: a restarted simulator answers 401, which a client must handle anyway.
 export class SimTokenStore {
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly signingKey = randomBytes(32);
@@ -103,7 +99,7 @@ export class SimTokenStore {
     return { ok: true, token };
   }
 
-  /** The client a bearer header belongs to, valid or not (the rate limit counts per client_id). */
+  /** Valid or not: the rate limit counts per client_id. */
   clientIdOf(authorization: string | undefined): string | null {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     return m === null ? null : (this.tokens.get(m[1] ?? '')?.client.clientId ?? null);

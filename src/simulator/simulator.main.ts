@@ -3,10 +3,7 @@ import { loadConfigFromProcessEnv } from '../config/app-config';
 import { createSimulator } from './simulator.server';
 import { simulatorOptionsFromConfig } from './simulator-options';
 
-/**
- * Standalone IdentityNow simulator (`npm run simulator`): the same code the gateway embeds, on
- * SIMULATOR_HOST:SIMULATOR_PORT, for demos and for load tests of other tools.
- */
+/** `npm run simulator`: the code the gateway embeds, standing alone on SIMULATOR_HOST:SIMULATOR_PORT. */
 async function main(): Promise<void> {
   const config = loadConfigFromProcessEnv();
   const logger = pino({ level: config.logLevel, base: { component: 'idn-simulator' } });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
 import { idnV3Validator } from '../support/idn-spec';
-import { http, status, submit, token, type HttpResult } from './sim-client';
+import { http, status, submit, token, type HttpResult } from '../support/sim-client';
 
 /**
  * Every answer the simulator gives must validate against the response schema that SailPoint's

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
-import { http, status, submit, token } from './sim-client';
+import { http, status, submit, token } from '../support/sim-client';
 
 const body = (identity: string, item = 'role-1'): unknown => ({
   requestedFor: [identity],

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, DEFAULT_RATE_LIMIT, type RunningSimulator } from '../../src/simulator';
-import { http, status, token } from './sim-client';
+import { http, status, token } from '../support/sim-client';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, ConfigValidationError } from '../../src/config/app-config';
 import { createSimulator, simulatorOptionsFromConfig } from '../../src/simulator';
-import { http, status, token } from './sim-client';
+import { http, status, token } from '../support/sim-client';
 
 describe('simulator configuration', () => {
   it('defaults: sim-client/sim-secret PAT plus the API-authority client, 100 per 10 s, control API on outside production', () => {

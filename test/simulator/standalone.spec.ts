@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis-server';
-import { http } from './sim-client';
+import { http } from '../support/sim-client';
 
 const DIST_SIM = join(__dirname, '../../dist/simulator/simulator.main.js');
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
-import { status, submit, token } from './sim-client';
+import { status, submit, token } from '../support/sim-client';
 
 interface Entry {
   accessRequestId: string;
