@@ -22,3 +22,10 @@ export interface SubmissionJobDataV1 {
 }
 
 export type SubmissionJobData = SubmissionJobDataV1;
+
+const TRACKING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A tracking id is the UUID the API minted; it is also the job id. */
+export function isTrackingId(value: unknown): value is string {
+  return typeof value === 'string' && TRACKING_ID.test(value);
+}
