@@ -11,6 +11,7 @@ import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
 import { SubmissionProgressStore } from './submission-progress.store';
 import { SubmissionProcessor } from './submission.processor';
+import { SubmissionPlanService } from './submission-plan.service';
 import { SubmissionService } from './submission.service';
 
 export interface SubmissionModuleOptions {
@@ -52,6 +53,7 @@ export class SubmissionModule {
           useFactory: (redis: Redis, config: AppConfig) => new RequestRecordStore(redis, config),
         },
         ReconcilerService,
+        SubmissionPlanService,
         SubmissionService,
         SubmissionProcessor,
         IdentityNowMetricsBridge,

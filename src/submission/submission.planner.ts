@@ -9,6 +9,7 @@ import {
 } from '../access-request/access-request.types';
 import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS } from '../access-request/identitynow.rules';
 import type { RequestPair } from '../access-request/pairs';
+import type { SubmissionJobData } from '../queue/submission-job';
 
 /** One request the worker will send to IdentityNow, and the pairs it covers. */
 export interface PlannedRequest {
@@ -281,4 +282,16 @@ function planPerIdentity(pairs: readonly RequestPair[]): RawRequest[] {
       return { requestType: 'GRANT_ACCESS', requestedForWithRequestedItems: targets, ...withMeta(ctx) };
     },
   }));
+}
+
+/** The plan context of an accepted request; `submissionId` re-plans what is left under that id. */
+export function planContextOf(data: SubmissionJobData, submissionId?: string): PlanContext {
+  const r = data.request;
+  return {
+    trackingId: data.trackingId,
+    requestType: r.requestType,
+    ...(r.clientMetadata === undefined ? {} : { clientMetadata: r.clientMetadata }),
+    shape: r.requestedForWithRequestedItems !== undefined ? 'perIdentity' : 'requestedFor',
+    ...(submissionId === undefined ? {} : { submissionId: () => submissionId }),
+  };
 }

@@ -17,12 +17,8 @@ import { ReadinessService } from '../ops/readiness.service';
 import { SUBMISSION_BACKOFF_TYPE, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
 import type { RequestRecord } from '../access-request/request-record';
 import { fullJitterDelay } from './backoff';
-import {
-  InvalidJobError,
-  RateLimitedSignal,
-  SubmissionFailedError,
-  SubmissionService,
-} from './submission.service';
+import { InvalidJobError, RateLimitedSignal, SubmissionFailedError } from './submission.errors';
+import { SubmissionService } from './submission.service';
 
 /**
  * A job whose worker keeps dying is failed after this many stalls (and recorded as such), instead of
