@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
 import { statusPath } from '../access-request/request-record';
+import { withTimeout } from '../common/with-timeout';
 import { withRedisTimeout } from '../redis/redis-timeout';
 import { REDIS } from '../redis/redis.tokens';
 import { EnqueueUnconfirmedError, UnavailableError } from '../common/gateway.errors';
@@ -60,18 +61,7 @@ export class SubmissionProducer {
       (): EnqueueOutcome => 'added',
       (e: unknown): EnqueueOutcome => (e instanceof ReplyError ? 'refused' : 'unknown'),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => {
-        resolve('timeout');
-      }, ENQUEUE_TIMEOUT_MS);
-    });
-    let first: EnqueueOutcome | 'timeout';
-    try {
-      first = await Promise.race([outcome, timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const first = await withTimeout<EnqueueOutcome | 'timeout'>(outcome, ENQUEUE_TIMEOUT_MS, () => 'timeout');
     if (first === 'added') return;
     if (first === 'refused') throw this.unavailable();
     const path = statusPath(data.trackingId);

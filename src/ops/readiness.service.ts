@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../common/with-timeout';
 import { REDIS } from '../redis/redis.tokens';
 
 export interface ReadinessReport {
@@ -64,30 +65,26 @@ export class ReadinessService implements OnModuleDestroy, BeforeApplicationShutd
   /** BullMQ loses jobs if Redis may evict keys, so anything but noeviction is "not ready". */
   private async redisProblem(): Promise<string | undefined> {
     if (this.redis.status !== 'ready') return `unreachable (connection ${this.redis.status})`;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error('timed out'));
-      }, CHECK_TIMEOUT_MS);
+    return withTimeout(this.evictionProblem(), CHECK_TIMEOUT_MS, () => {
+      throw new Error('timed out');
     });
+  }
+
+  private async evictionProblem(): Promise<string | undefined> {
+    let reply: unknown;
     try {
-      let reply: unknown;
-      try {
-        reply = await Promise.race([this.redis.config('GET', 'maxmemory-policy'), timeout]);
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        if (!CONFIG_UNAVAILABLE.test(message)) throw e;
-        // Reachable (it answered), but the policy cannot be read: see CONFIG_UNAVAILABLE.
-        await Promise.race([this.redis.ping(), timeout]);
-        return `${OK_PREFIX} (maxmemory-policy cannot be checked: CONFIG is not available on this Redis; make sure it is noeviction)`;
-      }
-      const policy = Array.isArray(reply) ? (reply as unknown[])[1] : undefined;
-      if (typeof policy === 'string' && policy !== 'noeviction') {
-        return `maxmemory-policy is ${policy}; BullMQ needs noeviction`;
-      }
-      return undefined;
-    } finally {
-      clearTimeout(timer);
+      reply = await this.redis.config('GET', 'maxmemory-policy');
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (!CONFIG_UNAVAILABLE.test(message)) throw e;
+      // Reachable (it answered), but the policy cannot be read: see CONFIG_UNAVAILABLE.
+      await this.redis.ping();
+      return `${OK_PREFIX} (maxmemory-policy cannot be checked: CONFIG is not available on this Redis; make sure it is noeviction)`;
     }
+    const policy = Array.isArray(reply) ? (reply as unknown[])[1] : undefined;
+    if (typeof policy === 'string' && policy !== 'noeviction') {
+      return `maxmemory-policy is ${policy}; BullMQ needs noeviction`;
+    }
+    return undefined;
   }
 }

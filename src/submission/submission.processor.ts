@@ -7,6 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Job, type MinimalJob, Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { withTimeout } from '../common/with-timeout';
 import { bullConnection } from '../redis/redis.connections';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -33,6 +34,7 @@ export const WORKER_MAX_STALLED_COUNT = 3;
  * fixed windows); it only switches the manual pause on.
  */
 const NEVER_LIMITING = { max: 1_000_000_000, duration: 1_000 };
+const ABORTED_CLOSE_WAIT_MS = 2_000;
 
 /**
  * The BullMQ consumer of the `submissions` queue: thin, it delegates each attempt to
@@ -228,20 +230,10 @@ export class SubmissionProcessor
     if (worker === undefined) return;
     const grace = this.config.submission.shutdownGraceMs;
     const closed = worker.close().then(() => true);
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      closed,
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(false);
-        }, grace);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!inTime) {
+    if (!(await withTimeout(closed, grace, () => false))) {
       this.logger.warn(`in-flight submissions did not finish within ${grace} ms; aborting them`);
       worker.cancelAllJobs('shutdown: grace period over');
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+      await withTimeout(closed, ABORTED_CLOSE_WAIT_MS, () => false);
     }
     await this.running;
   }
