@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.tokens';
 import { redisKey } from '../redis/redis.keys';
 import { withRedisTimeout } from '../redis/redis-timeout';
+import { type LuaScript, luaScript } from '../redis/redis-scripts';
 
 const WINDOW_MS = 60_000;
 
@@ -41,14 +42,13 @@ interface Batch {
 @Injectable()
 export class QuotaService {
   private readonly prefix: string;
+  private readonly incrWindow: LuaScript<[number, number]>;
   private pending = new Map<string, Batch>();
   private scheduled = false;
 
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
+  constructor(@Inject(REDIS) redis: Redis, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
+    this.incrWindow = luaScript(redis, 'quotaIncrWindow', INCR_WINDOW);
   }
 
   consume(client: GatewayClient): Promise<void> {
@@ -81,9 +81,9 @@ export class QuotaService {
   private async count({ client, limit, waiters }: Batch): Promise<void> {
     let result: [number, number];
     try {
-      result = (await withRedisTimeout(
-        this.redis.eval(INCR_WINDOW, 1, redisKey(this.prefix, 'quota', client.id), WINDOW_MS, waiters.length),
-      )) as [number, number];
+      result = await withRedisTimeout(
+        this.incrWindow([redisKey(this.prefix, 'quota', client.id)], [WINDOW_MS, waiters.length]),
+      );
     } catch {
       for (const w of waiters) {
         w.reject(new UnavailableError(['Redis is unavailable; nothing was accepted, retry shortly'], 5));

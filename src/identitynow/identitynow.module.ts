@@ -10,8 +10,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { IdentityNowClient } from './identitynow.client';
 import { createIdnDispatcher } from './identitynow.http';
-import { IDN_CONNECTION, IDN_DISPATCHER, IDN_RATE_LIMITER_OPTIONS, IDN_REDIS } from './identitynow.tokens';
-import type { RateLimiterOptions } from './rate-limiter.service';
+import { IDN_CONNECTION, IDN_DISPATCHER, IDN_REDIS, type IdnRedis } from './identitynow.tokens';
 import { RateLimiterService } from './rate-limiter.service';
 import { TokenProvider } from './token.provider';
 
@@ -26,7 +25,6 @@ export interface IdentityNowModuleOptions {
   readonly redis: IdnProviderSource;
   /** Where and as whom to call IdentityNow (the tenant, or the embedded simulator). */
   readonly connection: IdnProviderSource;
-  readonly rateLimiter?: Partial<RateLimiterOptions>;
 }
 
 /**
@@ -42,14 +40,17 @@ export class IdentityNowModule {
       providers: [
         { provide: IDN_REDIS, ...options.redis },
         { provide: IDN_CONNECTION, ...options.connection },
-        { provide: IDN_RATE_LIMITER_OPTIONS, useValue: options.rateLimiter ?? {} },
         {
           provide: IDN_DISPATCHER,
           useFactory: (config: AppConfig) => createIdnDispatcher(config.idn.timeoutMs),
           inject: [APP_CONFIG],
         },
         TokenProvider,
-        RateLimiterService,
+        {
+          provide: RateLimiterService,
+          useFactory: (config: AppConfig, redis: IdnRedis) => new RateLimiterService(config, redis),
+          inject: [APP_CONFIG, IDN_REDIS],
+        },
         IdentityNowClient,
       ],
       exports: [IdentityNowClient, RateLimiterService, TokenProvider, IDN_CONNECTION, IDN_REDIS],

@@ -23,6 +23,3 @@ export type IdnRedis = Redis | Cluster;
 /** Injection token for the undici dispatcher (keep-alive Agent) shared by the token provider and client. */
 export const IDN_DISPATCHER = Symbol('IDN_DISPATCHER');
 export type IdnDispatcher = Dispatcher;
-
-/** Optional injection token for {@link RateLimiterOptions} overrides. */
-export const IDN_RATE_LIMITER_OPTIONS = Symbol('IDN_RATE_LIMITER_OPTIONS');

@@ -1,10 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { redisKey } from '../redis/redis.keys';
+import { type LuaScript, luaScript } from '../redis/redis-scripts';
 import { type IdnOperation, IdnRateLimitedError } from './identitynow.errors';
-import { IDN_RATE_LIMITER_OPTIONS, IDN_REDIS, type IdnRedis } from './identitynow.tokens';
+import type { IdnRedis } from './identitynow.tokens';
+
+/** {granted(1|0), grantedAt or waitMs, paused(1|0)}; complete: {updated(1|0), now, 0}. */
+type Triple = readonly [number, number, number];
 
 /**
  * One sliding-window log for all processes. KEYS[1] = sorted set of calls, KEYS[2] = paused-until
@@ -74,6 +76,13 @@ redis.call('SET', KEYS[1], untilMs, 'PX', untilMs - now + 1000)
 return untilMs - now
 `;
 
+/** KEYS[1] = call log, ARGV[1] = window. Calls counted now: entries not yet out of the window. */
+const USED_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')
+`;
+
 /** KEYS[1] = paused-until. Returns the ms left of the pause (0 when none). */
 const PAUSE_LEFT_LUA = `
 local t = redis.call('TIME')
@@ -122,13 +131,6 @@ export interface RateLimiterStats {
   readonly gaveUp: number;
 }
 
-class Sha1Script {
-  readonly sha: string;
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-}
-
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
 }
@@ -160,7 +162,6 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * Keys: `${QUEUE_PREFIX}:idn:rl` and `${QUEUE_PREFIX}:idn:paused-until`. Both scripts touch only
  * keys derived from the prefix, so with a hash-tag prefix such as `{arg}` they share one Cluster slot.
  */
-@Injectable()
 export class RateLimiterService {
   readonly windowKey: string;
   readonly pauseKey: string;
@@ -170,16 +171,19 @@ export class RateLimiterService {
   private readonly instanceId = randomUUID();
   private seq = 0;
   private readonly counters = { granted: 0, denied: 0, waitedMs: 0, pausedMs: 0, pausesSet: 0, gaveUp: 0 };
-  private static readonly acquireScript = new Sha1Script(ACQUIRE_LUA);
-  private static readonly completeScript = new Sha1Script(COMPLETE_LUA);
-  private static readonly pauseScript = new Sha1Script(PAUSE_LUA);
-  private static readonly pauseLeftScript = new Sha1Script(PAUSE_LEFT_LUA);
+  private readonly acquireScript: LuaScript<Triple>;
+  private readonly completeScript: LuaScript<Triple>;
+  private readonly pauseScript: LuaScript<number>;
+  private readonly pauseLeftScript: LuaScript<number>;
+  private readonly usedScript: LuaScript<number>;
 
-  constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(IDN_REDIS) private readonly redis: IdnRedis,
-    @Optional() @Inject(IDN_RATE_LIMITER_OPTIONS) options?: Partial<RateLimiterOptions>,
-  ) {
+  /** `options` only from tests; the module builds it from config alone. */
+  constructor(config: AppConfig, redis: IdnRedis, options?: Partial<RateLimiterOptions>) {
+    this.acquireScript = luaScript(redis, 'idnAcquire', ACQUIRE_LUA);
+    this.completeScript = luaScript(redis, 'idnComplete', COMPLETE_LUA);
+    this.pauseScript = luaScript(redis, 'idnPause', PAUSE_LUA);
+    this.pauseLeftScript = luaScript(redis, 'idnPauseLeft', PAUSE_LEFT_LUA);
+    this.usedScript = luaScript(redis, 'idnUsed', USED_LUA);
     const prefix = config.redis.prefix;
     this.windowKey = redisKey(prefix, 'idn', 'rl');
     this.pauseKey = redisKey(prefix, 'idn', 'paused-until');
@@ -214,10 +218,9 @@ export class RateLimiterService {
     for (;;) {
       if (signal?.aborted === true) throw abortError(signal);
       const member = `${this.instanceId}:${(this.seq += 1)}`;
-      const [granted, value, paused] = await this.run(
-        RateLimiterService.acquireScript,
+      const [granted, value, paused] = await this.acquireScript(
         [this.windowKey, this.pauseKey],
-        [String(this.max), String(this.windowMs), member, String(this.options.inFlightHoldMs)],
+        [this.max, this.windowMs, member, this.options.inFlightHoldMs],
       );
       if (granted === 1) {
         this.counters.granted += 1;
@@ -258,11 +261,7 @@ export class RateLimiterService {
    */
   async complete(grant: Pick<AcquireResult, 'id'>): Promise<number | undefined> {
     try {
-      const [updated, now] = await this.run(
-        RateLimiterService.completeScript,
-        [this.windowKey],
-        [grant.id, String(this.windowMs)],
-      );
+      const [updated, now] = await this.completeScript([this.windowKey], [grant.id, this.windowMs]);
       return updated === 1 ? now : undefined;
     } catch {
       return undefined;
@@ -271,36 +270,18 @@ export class RateLimiterService {
 
   /** Pauses every process's calls for `ms` (never shortens a longer pause). Returns the ms left. */
   async pauseFor(ms: number): Promise<number> {
-    const [left] = await this.run(
-      RateLimiterService.pauseScript,
-      [this.pauseKey],
-      [String(Math.max(0, Math.ceil(ms)))],
-    );
+    const left = await this.pauseScript([this.pauseKey], [Math.max(0, Math.ceil(ms))]);
     this.counters.pausesSet += 1;
     return left;
   }
 
   /** Ms left of the current global pause, 0 when none. */
   async pauseRemainingMs(): Promise<number> {
-    const [left] = await this.run(RateLimiterService.pauseLeftScript, [this.pauseKey], []);
-    return left;
+    return this.pauseLeftScript([this.pauseKey], []);
   }
 
-  /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart or failover). */
-  private async run(
-    script: Sha1Script,
-    keys: string[],
-    args: string[],
-  ): Promise<readonly [number, number, number]> {
-    let out: unknown;
-    try {
-      out = await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-      out = await this.redis.eval(script.source, keys.length, ...keys, ...args);
-    }
-    const arr: unknown[] = Array.isArray(out) ? out : [out];
-    const n = (i: number): number => Number(arr[i] ?? 0);
-    return [n(0), n(1), n(2)];
+  /** Calls counted against the budget right now, in flight included (Redis time). */
+  async used(): Promise<number> {
+    return this.usedScript([this.windowKey], [this.windowMs]);
   }
 }

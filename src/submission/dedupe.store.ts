@@ -6,6 +6,7 @@ import type { RequestPair } from '../access-request/pairs';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { redisKey } from '../redis/redis.keys';
+import { type LuaScript, luaScript } from '../redis/redis-scripts';
 import { WORKER_REDIS } from '../redis/redis.tokens';
 
 /**
@@ -107,12 +108,6 @@ export type ClaimResult = { readonly owned: true } | { readonly owned: false; re
 
 type ClaimablePair = Pick<RequestPair, 'requestType' | 'identityId' | 'item' | 'fingerprint'>;
 
-type ScriptRedis = (Redis | Cluster) & {
-  argClaim(...args: (string | number)[]): Promise<string[]>;
-  argRelease(...args: (string | number)[]): Promise<number>;
-  argHolders(...args: (string | number)[]): Promise<string[]>;
-};
-
 const KIND: Record<RequestType, 'G' | 'R' | 'M'> = {
   GRANT_ACCESS: 'G',
   REVOKE_ACCESS: 'R',
@@ -127,15 +122,18 @@ const OPPOSITE: Record<RequestType, RequestType> = {
 /** The dedupe store: pair fingerprint claims with the owner's tracking id and the window as TTL. */
 @Injectable()
 export class DedupeStore {
-  private readonly redis: ScriptRedis;
   private readonly prefix: string;
   private readonly windowSeconds: number;
+  private readonly claimScript: LuaScript<string[]>;
+  private readonly releaseScript: LuaScript<number>;
+  private readonly holdersScript: LuaScript<string[]>;
 
   constructor(@Inject(WORKER_REDIS) redis: Redis | Cluster, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
     this.windowSeconds = config.submission.dedupeWindowSeconds;
-    defineScripts(redis);
-    this.redis = redis as ScriptRedis;
+    this.claimScript = luaScript(redis, 'argClaim', CLAIM_LUA);
+    this.releaseScript = luaScript(redis, 'argRelease', RELEASE_LUA);
+    this.holdersScript = luaScript(redis, 'argHolders', HOLDERS_LUA);
   }
 
   claimKey(fingerprint: string): string {
@@ -161,13 +159,11 @@ export class DedupeStore {
       this.generationKey(p.requestType, p),
       this.generationKey(OPPOSITE[p.requestType], p),
     ]);
-    const holders = await this.redis.argClaim(
-      keys.length,
-      ...keys,
+    const holders = await this.claimScript(keys, [
       trackingId,
       this.windowSeconds,
       ...pairs.map((p) => KIND[p.requestType]),
-    );
+    ]);
     return holders.map((h) => (h === '' ? { owned: true } : { owned: false, holder: h }));
   }
 
@@ -175,7 +171,7 @@ export class DedupeStore {
   async release(trackingId: string, fingerprints: readonly string[]): Promise<number> {
     if (fingerprints.length === 0) return 0;
     const keys = fingerprints.map((f) => this.claimKey(f));
-    return this.redis.argRelease(keys.length, ...keys, trackingId);
+    return this.releaseScript(keys, [trackingId]);
   }
 
   /** The live holder of each pair (undefined when nobody holds it), without claiming anything. */
@@ -185,14 +181,10 @@ export class DedupeStore {
       ...pairs.map((p) => this.claimKey(p.fingerprint)),
       ...pairs.map((p) => this.generationKey(p.requestType, p)),
     ];
-    const out = await this.redis.argHolders(keys.length, ...keys, ...pairs.map((p) => KIND[p.requestType]));
+    const out = await this.holdersScript(
+      keys,
+      pairs.map((p) => KIND[p.requestType]),
+    );
     return out.map((h) => (h === '' ? undefined : h));
   }
-}
-
-function defineScripts(redis: Redis | Cluster): void {
-  // ioredis caches by SHA and falls back to EVAL once per connection (EVALSHA first).
-  if (!('argClaim' in redis)) redis.defineCommand('argClaim', { lua: CLAIM_LUA });
-  if (!('argRelease' in redis)) redis.defineCommand('argRelease', { lua: RELEASE_LUA });
-  if (!('argHolders' in redis)) redis.defineCommand('argHolders', { lua: HOLDERS_LUA });
 }
