@@ -19,7 +19,6 @@ import type {
   IdnAccessRequestResponse,
   IdnAccessRequestStatusQuery,
   IdnAccessRequestTracking,
-  IdnCancelAccessRequest,
   IdnRequestedItemStatus,
 } from './identitynow.types';
 import { RateLimiterService } from './rate-limiter.service';
@@ -151,11 +150,6 @@ export class IdentityNowClient implements OnApplicationShutdown {
       );
     }
     return parsed.filter((x): x is IdnRequestedItemStatus => typeof x === 'object' && x !== null);
-  }
-
-  /** `POST /v3/access-requests/cancel` (only before approval completes). */
-  async cancelAccessRequest(body: IdnCancelAccessRequest, opts: IdnCallOptions = {}): Promise<void> {
-    await this.call('cancelAccessRequest', 'POST', '/v3/access-requests/cancel', JSON.stringify(body), opts);
   }
 
   /**

@@ -10,8 +10,7 @@
  * created the request, so the next attempt must reconcile through the status endpoint first.
  */
 
-export type IdnOperation =
-  'createAccessRequest' | 'listAccessRequestStatus' | 'cancelAccessRequest' | 'token';
+export type IdnOperation = 'createAccessRequest' | 'listAccessRequestStatus' | 'token';
 
 /** Only reads are free of side effects: a failed read can never have created anything upstream. */
 const SIDE_EFFECT_FREE: ReadonlySet<IdnOperation> = new Set(['listAccessRequestStatus', 'token']);

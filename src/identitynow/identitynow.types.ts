@@ -98,9 +98,3 @@ export interface IdnRequestedItemStatus {
   clientMetadata?: Record<string, string> | null;
   [key: string]: unknown;
 }
-
-/** CancelAccessRequest */
-export interface IdnCancelAccessRequest {
-  accountActivityId: string;
-  comment: string;
-}

@@ -23,7 +23,7 @@ interface CachedToken {
 }
 
 /** Refresh this long before `expires_in` ends: a token must not expire between fetch and use. */
-export const MAX_REFRESH_MARGIN_MS = 60_000;
+const MAX_REFRESH_MARGIN_MS = 60_000;
 
 function refreshMarginMs(lifetimeMs: number): number {
   // A tenth of the lifetime, at most a minute: 749 s → 60 s early; a 2 s test token → 200 ms early.

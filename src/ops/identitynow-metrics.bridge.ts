@@ -11,7 +11,6 @@ const STATS_INTERVAL_MS = 5_000;
 const OPERATION = {
   createAccessRequest: 'submit',
   listAccessRequestStatus: 'status',
-  cancelAccessRequest: 'cancel',
 } as const;
 
 /**

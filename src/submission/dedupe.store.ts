@@ -140,7 +140,7 @@ export class DedupeStore {
     return redisKey(this.prefix, 'dedupe', 'claim', fingerprint);
   }
 
-  generationKey(requestType: RequestType, pair: Pick<ClaimablePair, 'identityId' | 'item'>): string {
+  private generationKey(requestType: RequestType, pair: Pick<ClaimablePair, 'identityId' | 'item'>): string {
     const access = createHash('sha256')
       .update(`${pair.identityId.trim()}|${pair.item.type}|${pair.item.id.trim()}`)
       .digest('hex');

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GATEWAY_META } from '../access-request/access-request.types';
 import { MetricsService } from '../ops/metrics.service';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
@@ -34,8 +34,7 @@ export class ReconcilerService {
 
   constructor(
     @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
-    // Optional: unit tests build the reconciler without the ops module.
-    @Optional() @Inject(MetricsService) private readonly metrics?: MetricsService,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -51,10 +50,10 @@ export class ReconcilerService {
   ): Promise<ArrivedSubmission | undefined> {
     try {
       const found = await this.lookUp(submissionId, identities, since, signal);
-      this.metrics?.reconciliation(found === undefined ? 'not_found' : 'found');
+      this.metrics.reconciliation(found === undefined ? 'not_found' : 'found');
       return found;
     } catch (err) {
-      this.metrics?.reconciliation('error');
+      this.metrics.reconciliation('error');
       throw err;
     }
   }

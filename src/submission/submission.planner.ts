@@ -36,7 +36,7 @@ export interface PlanContext {
   readonly submissionId?: (index: number) => string;
 }
 
-export const defaultSubmissionId = (trackingId: string, index: number): string => `${trackingId}-s${index}`;
+const defaultSubmissionId = (trackingId: string, index: number): string => `${trackingId}-s${index}`;
 
 type AnyItem = AccessItem | PerIdentityItem;
 

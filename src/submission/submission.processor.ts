@@ -25,7 +25,7 @@ import { SubmissionService } from './submission.service';
  * A job whose worker keeps dying is failed after this many stalls (and recorded as such), instead of
  * looping forever.
  */
-export const WORKER_MAX_STALLED_COUNT = 3;
+const WORKER_MAX_STALLED_COUNT = 3;
 
 /**
  * BullMQ honours a manual rate limit (queue.rateLimit + RateLimitError) only when the worker has a
@@ -58,7 +58,7 @@ export class SubmissionProcessor
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger('SubmissionProcessor');
-  private _worker: Worker<SubmissionJobData, RequestRecord> | undefined;
+  private worker: Worker<SubmissionJobData, RequestRecord> | undefined;
   private queue: Queue | undefined;
   private running: Promise<void> | undefined;
 
@@ -69,11 +69,6 @@ export class SubmissionProcessor
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly log: PinoLogger,
   ) {}
-
-  get worker(): Worker<SubmissionJobData, RequestRecord> {
-    if (this._worker === undefined) throw new Error('the submission worker has not been started');
-    return this._worker;
-  }
 
   onApplicationBootstrap(): void {
     const { concurrency, backoffBaseMs, backoffMaxMs, lockDurationMs } = this.config.submission;
@@ -106,7 +101,7 @@ export class SubmissionProcessor
         },
       },
     );
-    this._worker = worker;
+    this.worker = worker;
     worker.on('error', (err) => {
       this.logger.warn(`worker: ${err.message}`);
     });
@@ -226,7 +221,7 @@ export class SubmissionProcessor
    * reconciled by another worker, so nothing is lost or sent twice.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    const worker = this._worker;
+    const worker = this.worker;
     if (worker === undefined) return;
     const grace = this.config.submission.shutdownGraceMs;
     const closed = worker.close().then(() => true);

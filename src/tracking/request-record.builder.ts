@@ -14,7 +14,7 @@ export interface PairResult {
 
 export type PairResults = Readonly<Record<string, PairResult>>;
 
-export function pairStatus(p: RequestPair, r: PairResult): PairStatus {
+function pairStatus(p: RequestPair, r: PairResult): PairStatus {
   return {
     requestedFor: p.identityId,
     type: p.item.type,
