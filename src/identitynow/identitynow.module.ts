@@ -19,18 +19,13 @@ export type IdnProviderSource =
   Omit<ValueProvider, 'provide'> | Omit<FactoryProvider, 'provide'> | Omit<ExistingProvider, 'provide'>;
 
 export interface IdentityNowModuleOptions {
-  /** Modules that export what the factories below inject (e.g. the module holding the Redis connection). */
   readonly imports?: ModuleMetadata['imports'];
-  /** The ioredis connection (Redis or Cluster) for the global rate limiter. Its lifecycle stays with the owner. */
+  /** For the global rate limiter; its lifecycle stays with its owner. */
   readonly redis: IdnProviderSource;
-  /** Where and as whom to call IdentityNow (the tenant, or the embedded simulator). */
   readonly connection: IdnProviderSource;
 }
 
-/**
- * IdentityNow access: client, token provider and the global rate limiter. Needs APP_CONFIG (the
- * global ConfigModule) plus the Redis connection and IdnConnection given to `forRoot`.
- */
+/** IdentityNow access: client, token provider and the global rate limiter. */
 @Module({})
 export class IdentityNowModule {
   static forRoot(options: IdentityNowModuleOptions): DynamicModule {

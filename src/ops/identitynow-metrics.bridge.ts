@@ -13,11 +13,7 @@ const OPERATION = {
   listAccessRequestStatus: 'status',
 } as const;
 
-/**
- * Feeds the IdentityNow client's hooks into Prometheus, so src/identitynow/ stays free of metrics
- * code: calls by operation and status class with latency, 429s with their Retry-After, token
- * refreshes, time spent waiting for the budget or a 429 pause, and how much of the window is in use.
- */
+/** The IdentityNow client's hooks into Prometheus, so src/identitynow/ stays free of metrics code. */
 @Injectable()
 export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShutdown {
   private readonly unsubscribe: (() => void)[] = [];

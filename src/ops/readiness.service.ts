@@ -8,7 +8,6 @@ export interface ReadinessReport {
   checks: Record<string, string>;
 }
 
-/** Anything else that must be up for this process to take traffic (e.g. the worker's consumers). */
 export interface ReadinessContributor {
   readonly name: string;
   check(): Promise<string | undefined> | string | undefined;
@@ -16,15 +15,11 @@ export interface ReadinessContributor {
 
 const CHECK_TIMEOUT_MS = 1_000;
 
-/**
- * Managed Redis services (ElastiCache, Memorystore, Azure Cache…) often disable or rename CONFIG, or
- * an ACL forbids it. Then the policy cannot be read: the process stays ready and says so, because
- * refusing traffic forever would be worse than trusting the operator's setting.
- */
+// Managed Redis services often disable CONFIG: then the process stays ready and says so, since
+// refusing traffic forever would be worse than trusting the operator's setting.
 const CONFIG_UNAVAILABLE = /unknown command|NOPERM|no permissions|not allowed|disabled/i;
 const OK_PREFIX = 'ok';
 
-/** A check text counts as passing when it is `ok` or starts with `ok (` (ok, with a remark). */
 function passes(text: string): boolean {
   return text === OK_PREFIX || text.startsWith(`${OK_PREFIX} (`);
 }
@@ -77,7 +72,6 @@ export class ReadinessService implements OnModuleDestroy, BeforeApplicationShutd
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (!CONFIG_UNAVAILABLE.test(message)) throw e;
-      // Reachable (it answered), but the policy cannot be read: see CONFIG_UNAVAILABLE.
       await this.redis.ping();
       return `${OK_PREFIX} (maxmemory-policy cannot be checked: CONFIG is not available on this Redis; make sure it is noeviction)`;
     }

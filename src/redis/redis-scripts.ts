@@ -3,15 +3,12 @@ import type { Cluster, Redis } from 'ioredis';
 type Connection = Redis | Cluster;
 type Command<R> = (...args: (string | number)[]) => Promise<R>;
 
-/** Runs the script with these KEYS and ARGV. */
 export type LuaScript<R> = (keys: readonly string[], args: readonly (string | number)[]) => Promise<R>;
 
 const defined = new WeakMap<Connection, Map<string, string>>();
 
-/**
- * A Lua script as a command of this connection (ioredis `defineCommand`: EVAL once per socket, then
- * EVALSHA, sent again after a NOSCRIPT). Idempotent per connection; a name stands for one script.
- */
+// ioredis `defineCommand`: EVAL once per socket, then EVALSHA, re-sent after a NOSCRIPT. Idempotent
+// per connection; a name stands for one script.
 export function luaScript<R>(redis: Connection, name: string, lua: string): LuaScript<R> {
   let scripts = defined.get(redis);
   if (scripts === undefined) {

@@ -10,26 +10,20 @@ import type { RequestPair } from '../access-request/pairs';
 import type { PairResult } from '../tracking/request-record.builder';
 import type { SubmissionState } from './submission-progress.store';
 
-/** What a failed step of one planned submission means for it and for the rest of the job. */
 export type AttemptOutcome =
-  /** Wait `retryAfterMs` without using an attempt; the submission continues in `state`. */
   | {
       readonly kind: 'wait';
       readonly retryAfterMs: number;
       readonly reason: string;
       readonly state: SubmissionState;
     }
-  /**
-   * The submission's pending pairs fail for good; `release` frees their claims. `stopOthers` is the
-   * reason every later submission of the job fails with, without calling IdentityNow again.
-   */
+  /** `stopOthers`: the reason the job's later submissions fail with, without calling IdentityNow. */
   | {
       readonly kind: 'fail';
       readonly reason: string;
       readonly release: boolean;
       readonly stopOthers?: string;
     }
-  /** Retry with backoff from `state`; `giveUp` (final attempt) settles every pending pair first. */
   | {
       readonly kind: 'retry';
       readonly reason: string;
@@ -37,10 +31,7 @@ export type AttemptOutcome =
       readonly giveUp: boolean;
     };
 
-/**
- * The decision after an attempt on one submission threw. Pure. The rules: see docs/architecture.md,
- * "Worker: dedupe, rate limit, never twice".
- */
+/** After a step threw; the rules: docs/architecture.md, "Worker: dedupe, rate limit, never twice". */
 export function attemptOutcome(err: unknown, state: SubmissionState, finalAttempt: boolean): AttemptOutcome {
   const e = err instanceof IdnError ? err : undefined;
   if (e instanceof IdnRateLimitedError) {
@@ -48,7 +39,6 @@ export function attemptOutcome(err: unknown, state: SubmissionState, finalAttemp
       kind: 'wait',
       retryAfterMs: e.retryAfterMs,
       reason: e.reason,
-      // Rejected before processing: nothing was created.
       state: state === 'in-flight' ? 'pending' : state,
     };
   }
@@ -91,7 +81,6 @@ function matchTracking(
   );
 }
 
-/** A 2xx's meaning per pair: in `existingRequests` a DUPLICATE of IdentityNow's, else SUBMITTED. */
 export function sentOutcome(res: IdnAccessRequestResponse, pair: RequestPair): PairResult {
   const fresh = matchTracking(res.newRequests, pair);
   const existing = fresh === undefined ? matchTracking(res.existingRequests, pair) : undefined;

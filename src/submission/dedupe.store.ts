@@ -9,23 +9,9 @@ import { redisKey } from '../redis/redis.keys';
 import { type LuaScript, luaScript } from '../redis/redis-scripts';
 import { WORKER_REDIS } from '../redis/redis.tokens';
 
-/**
- * Claims all pairs of one job in one script run, so two workers (any processes) can never both own a
- * fingerprint. Per pair three keys, all declared (Redis Cluster checks declared keys; with a hash-tag
- * prefix such as `{arg}` they share one slot):
- *   KEYS[3i-2] claim     `${prefix}:dedupe:claim:${fingerprint}` = "<trackingId> <generation>", EX window
- *   KEYS[3i-1] own gen   `${prefix}:dedupe:gen:${requestType}:${sha256(identity|itemType|itemId)}`
- *   KEYS[3i]   other gen the generation key of the opposite type (GRANT <-> REVOKE)
- * A claim is live while its key exists AND its generation equals the current generation of its type
- * on that identity+item. A REVOKE claim bumps the GRANT generation of the same identity+item, which
- * ends every live GRANT claim there at once (and vice versa) without knowing their fingerprints.
- * MODIFY has no opposite: its generation never moves.
- *
- * ARGV[1] trackingId, ARGV[2] window seconds, ARGV[2+i] 'G' | 'R' | 'M'.
- * Returns per pair: '' when the caller owns it (new claim, or its own claim from an earlier attempt),
- * else the tracking id of the live holder. Reads everything before writing anything, so a duplicate
- * pair never changes state.
- */
+// Claims and generations: see docs/architecture.md, "Worker: dedupe, rate limit, never twice" (Dedupe).
+// Per pair KEYS: claim, own generation, opposite generation; ARGV: trackingId, window, kind per pair.
+// Reads everything before writing anything, so a duplicate pair never changes state.
 const CLAIM_LUA = `
 local tid = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -72,7 +58,7 @@ end
 return holders
 `;
 
-/** KEYS = claim keys; ARGV[1] = trackingId. Deletes only claims this tracking id still holds. */
+// Deletes only the claims this tracking id still holds.
 const RELEASE_LUA = `
 local prefix = ARGV[1] .. ' '
 local released = 0
@@ -86,7 +72,6 @@ end
 return released
 `;
 
-/** KEYS[1..n] claim keys, KEYS[n+1..2n] own generation keys; ARGV[i] kind. Returns live holders or ''. */
 const HOLDERS_LUA = `
 local n = #KEYS / 2
 local out = {}
@@ -119,7 +104,6 @@ const OPPOSITE: Record<RequestType, RequestType> = {
   MODIFY_ACCESS: 'MODIFY_ACCESS',
 };
 
-/** The dedupe store: pair fingerprint claims with the owner's tracking id and the window as TTL. */
 @Injectable()
 export class DedupeStore {
   private readonly prefix: string;
@@ -147,11 +131,7 @@ export class DedupeStore {
     return redisKey(this.prefix, 'dedupe', 'gen', requestType, access);
   }
 
-  /**
-   * Claims every pair for `trackingId` in one atomic step. Pairs already claimed by this tracking id
-   * (an earlier attempt of the same job) come back owned; pairs held by another live claim come back
-   * with that holder. Order of the result = order of `pairs`.
-   */
+  /** All or nothing per pair, atomically; a claim this tracking id already holds comes back owned. */
   async claim(trackingId: string, pairs: readonly ClaimablePair[]): Promise<ClaimResult[]> {
     if (pairs.length === 0) return [];
     const keys = pairs.flatMap((p) => [
@@ -167,14 +147,13 @@ export class DedupeStore {
     return holders.map((h) => (h === '' ? { owned: true } : { owned: false, holder: h }));
   }
 
-  /** Releases the claims `trackingId` still holds on these fingerprints (permanent failure). */
   async release(trackingId: string, fingerprints: readonly string[]): Promise<number> {
     if (fingerprints.length === 0) return 0;
     const keys = fingerprints.map((f) => this.claimKey(f));
     return this.releaseScript(keys, [trackingId]);
   }
 
-  /** The live holder of each pair (undefined when nobody holds it), without claiming anything. */
+  /** The live holder of each pair, without claiming anything. */
   async holders(pairs: readonly ClaimablePair[]): Promise<(string | undefined)[]> {
     if (pairs.length === 0) return [];
     const keys = [

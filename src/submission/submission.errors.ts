@@ -1,9 +1,9 @@
-/** The job data cannot be processed (wrong version, invalid request): fail it, never retry. */
+/** Fail the job, never retry. */
 export class InvalidJobError extends Error {
   override readonly name = 'InvalidJobError';
 }
 
-/** IdentityNow said 429 (or the global budget stayed exhausted): wait, without using an attempt. */
+/** Wait without using an attempt. */
 export class RateLimitedSignal extends Error {
   override readonly name = 'RateLimitedSignal';
   constructor(
@@ -14,12 +14,11 @@ export class RateLimitedSignal extends Error {
   }
 }
 
-/** A retryable failure: the attempt counts and BullMQ backs off (full jitter). */
 export class RetryLaterError extends Error {
   override readonly name = 'RetryLaterError';
 }
 
-/** Every pair has its final outcome and at least one FAILED: the job ends failed (inspectable). */
+/** Every pair settled, at least one FAILED: the job ends failed (inspectable). */
 export class SubmissionFailedError extends Error {
   override readonly name = 'SubmissionFailedError';
 }

@@ -15,17 +15,10 @@ import { SubmissionPlanService } from './submission-plan.service';
 import { SubmissionService } from './submission.service';
 
 export interface SubmissionModuleOptions {
-  /**
-   * Where and as whom to call IdentityNow: `{ useValue: IdnConnection }` or a factory (main.ts resolves
-   * it from IDN_* or the embedded simulator).
-   */
   readonly connection: IdnProviderSource;
 }
 
-/**
- * The submission worker (ROLE=worker|all): `AppModule.forRoot(config, { workerModules:
- * [SubmissionModule.forRoot({ connection })] })`.
- */
+/** The submission worker (ROLE=worker|all), given to AppModule as one of its `workerModules`. */
 @Module({})
 export class SubmissionModule {
   static forRoot(options: SubmissionModuleOptions): DynamicModule {

@@ -22,7 +22,6 @@ import { planContextOf, planSubmissions } from './submission.planner';
 
 export interface AttemptInput {
   readonly data: unknown;
-  /** BullMQ's attemptsMade when this attempt started (0 on the first). */
   readonly attemptsMade: number;
   readonly maxAttempts: number;
   readonly signal?: AbortSignal;
@@ -31,10 +30,7 @@ export interface AttemptInput {
 /** Beyond IDN_TIMEOUT_MS: the orphaned call's own send and its worker's scheduling. */
 const ORPHAN_SETTLE_MARGIN_MS = 1_000;
 
-/**
- * One attempt of one submission job: claim and plan (once), reconcile what is ambiguous, submit what
- * is left, persist progress around every call so any later attempt continues where this one stopped.
- */
+/** One attempt of a job; progress is saved around every call, so the next one continues from it. */
 @Injectable()
 export class SubmissionService {
   private readonly logger = new Logger('SubmissionService');
@@ -49,7 +45,6 @@ export class SubmissionService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Records a FAILED status for a job whose data is unusable (when it names a tracking id at all). */
   async recordInvalid(data: unknown, reason: string): Promise<void> {
     const owner = invalidJobOwner(data);
     if (owner === undefined) return;
@@ -66,7 +61,7 @@ export class SubmissionService {
     this.logger.error(`job ${owner.trackingId} failed: ${reason}`);
   }
 
-  /** Failed for good outside an attempt (stalled too often, crashed on the last one): settle as giveUp. */
+  /** Failed for good outside an attempt (stalled too often, crashed on the last one). */
   async recordAbandoned(rawData: unknown, reason: string, attemptsMade: number): Promise<void> {
     let data: SubmissionJobData;
     try {
@@ -165,10 +160,8 @@ export class SubmissionService {
     await this.progressStore.putWith(progress, (tx) => this.records.putIn(tx, record));
   }
 
-  /**
-   * An earlier attempt died or lost its lock mid-call, and its worker may still be about to send:
-   * a status read before that call can have finished would find nothing and send a second time.
-   */
+  // The attempt that left the mark may still be alive and about to send: a status read before its
+  // call can have finished would find nothing and send a second time.
   private async letOrphanedCallSettle(signal: AbortSignal | undefined): Promise<void> {
     await sleep(
       this.config.idn.timeoutMs + ORPHAN_SETTLE_MARGIN_MS,
@@ -177,7 +170,6 @@ export class SubmissionService {
     );
   }
 
-  /** Whether a submission of unknown outcome reached IdentityNow; if so its pairs are SUBMITTED. */
   private async arrived(
     data: SubmissionJobData,
     sub: SubmissionProgress,
@@ -203,7 +195,6 @@ export class SubmissionService {
     return true;
   }
 
-  /** Sends what is left of one planned submission, re-planned under the same submission id. */
   private async send(
     data: SubmissionJobData,
     sub: SubmissionProgress,
@@ -241,7 +232,6 @@ export class SubmissionService {
     await save();
   }
 
-  /** Permanent failure: pairs FAILED with the reason, and (by default) their claims released. */
   private async failPairs(
     trackingId: string,
     progress: JobProgress,
@@ -260,7 +250,6 @@ export class SubmissionService {
       );
   }
 
-  /** Out of attempts: every pending pair FAILED; claims released unless the outcome is unknown. */
   private async giveUp(
     trackingId: string,
     progress: JobProgress,

@@ -11,7 +11,6 @@ export function recordRetentionSeconds(config: AppConfig): number {
   return Math.max(config.submission.dedupeWindowSeconds, 86_400);
 }
 
-/** A request's status, written by the worker as it progresses and read by the API. */
 @Injectable()
 export class RequestRecordStore {
   private readonly prefix: string;
@@ -38,7 +37,7 @@ export class RequestRecordStore {
     await this.redis.set(this.key(record.trackingId), JSON.stringify(record), 'EX', this.ttlSeconds);
   }
 
-  /** Adds the record's write to a MULTI another store builds, so both land together or not at all. */
+  /** Adds the record's write to a MULTI another store builds. */
   putIn(tx: ChainableCommander, record: RequestRecord): ChainableCommander {
     return tx.set(this.key(record.trackingId), JSON.stringify(record), 'EX', this.ttlSeconds);
   }
