@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { statusPath } from '../access-request/request-record';
 import { ConflictError, NotFoundError } from '../common/gateway.errors';
-import { SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
+import { isTrackingId, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import { SubmissionProgressStore } from '../submission/submission-progress.store';
 
@@ -12,8 +12,6 @@ export interface RedriveAccepted {
   state: 'QUEUED';
   statusUrl: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Re-drives a failed submission job. The job's progress is flagged so that its next attempt claims
@@ -32,7 +30,7 @@ export class RedriveService {
     const notFound = new NotFoundError([
       `no submission job ${trackingId} (unknown, or its retention has passed)`,
     ]);
-    if (!UUID.test(trackingId)) throw notFound;
+    if (!isTrackingId(trackingId)) throw notFound;
     const job = await this.queue.getJob(trackingId);
     if (job === undefined) throw notFound;
     const state = await job.getState();

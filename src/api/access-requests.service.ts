@@ -10,7 +10,7 @@ import {
   UnavailableError,
   UnsupportedMediaTypeError,
 } from '../common/gateway.errors';
-import type { SubmissionJobData } from '../queue/submission-job';
+import { isTrackingId, type SubmissionJobData } from '../queue/submission-job';
 import { API_REDIS_TIMEOUT_MS, withRedisTimeout } from '../redis/redis-timeout';
 import { RequestRecordStore } from '../tracking/request-record.store';
 import { statusPath, type RequestRecord } from '../access-request/request-record';
@@ -110,7 +110,7 @@ export class AccessRequestsService {
 
   async status(client: GatewayClient, trackingId: string): Promise<RequestRecord> {
     const notFound = new NotFoundError([`no access request ${trackingId} for client ${client.id}`]);
-    if (!/^[0-9a-f-]{36}$/i.test(trackingId)) throw notFound;
+    if (!isTrackingId(trackingId)) throw notFound;
     try {
       return await withRedisTimeout(this.readStatus(client, trackingId, notFound), 2 * API_REDIS_TIMEOUT_MS);
     } catch (e) {

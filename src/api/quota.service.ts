@@ -7,10 +7,10 @@ import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.tokens';
 import { redisKey } from '../redis/redis.keys';
 import { withRedisTimeout } from '../redis/redis-timeout';
+import { type LuaScript, luaScript } from '../redis/redis-scripts';
 
 const WINDOW_MS = 60_000;
 
-// One round trip, atomic: count ARGV[2] submits and start the minute on the first one.
 const INCR_WINDOW = `
 local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -28,27 +28,19 @@ interface Batch {
   readonly waiters: Waiter[];
 }
 
-/**
- * Per-client `requestsPerMinute`, counted in Redis so it holds across every API process. A fixed
- * one-minute window that starts at the client's first submit: cheap (one key, one script call) and
- * exact enough for fairness between apps; IdentityNow's own budget is enforced by the worker.
- *
- * Submits that arrive in the same event-loop turn share one script call per client (INCRBY n), and
- * each gets its own position in the window, so every decision is the one n separate INCRs would
- * make. Why: under load this halves the Redis writes per request, and the enqueues that follow are
- * then issued together too, so ioredis auto-pipelining sends them in one write (docs/benchmarks.md).
- */
+// Per-client `requestsPerMinute`: a fixed minute from the first submit, cheap and fair enough. Submits
+// of one event-loop turn share one INCRBY n, each with its own position (the decisions of n INCRs):
+// under load half the writes, and the enqueues batch in one pipeline (docs/benchmarks.md).
 @Injectable()
 export class QuotaService {
   private readonly prefix: string;
+  private readonly incrWindow: LuaScript<[number, number]>;
   private pending = new Map<string, Batch>();
   private scheduled = false;
 
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
+  constructor(@Inject(REDIS) redis: Redis, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
+    this.incrWindow = luaScript(redis, 'quotaIncrWindow', INCR_WINDOW);
   }
 
   consume(client: GatewayClient): Promise<void> {
@@ -81,9 +73,9 @@ export class QuotaService {
   private async count({ client, limit, waiters }: Batch): Promise<void> {
     let result: [number, number];
     try {
-      result = (await withRedisTimeout(
-        this.redis.eval(INCR_WINDOW, 1, redisKey(this.prefix, 'quota', client.id), WINDOW_MS, waiters.length),
-      )) as [number, number];
+      result = await withRedisTimeout(
+        this.incrWindow([redisKey(this.prefix, 'quota', client.id)], [WINDOW_MS, waiters.length]),
+      );
     } catch {
       for (const w of waiters) {
         w.reject(new UnavailableError(['Redis is unavailable; nothing was accepted, retry shortly'], 5));

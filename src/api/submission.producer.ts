@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
 import { statusPath } from '../access-request/request-record';
+import { withTimeout } from '../common/with-timeout';
 import { withRedisTimeout } from '../redis/redis-timeout';
 import { REDIS } from '../redis/redis.tokens';
 import { EnqueueUnconfirmedError, UnavailableError } from '../common/gateway.errors';
@@ -28,11 +29,10 @@ const RETRY_AFTER_SECONDS = 5;
 export interface QueuedJob {
   readonly data: SubmissionJobData;
   readonly attemptsMade: number;
-  /** BullMQ's reason when the job has failed for good, else undefined. */
   readonly failedReason: string | undefined;
 }
 
-/** The only code that adds jobs (and the only file under access-requests/ that knows BullMQ). */
+/** The only code that adds jobs (and the only file of the HTTP edge that knows BullMQ). */
 @Injectable()
 export class SubmissionProducer {
   constructor(
@@ -54,24 +54,12 @@ export class SubmissionProducer {
       removeOnComplete: { age: completedJobRetentionSeconds },
       removeOnFail: { age: failedJobRetentionSeconds },
     });
-    // A Redis error reply means the command was refused (nothing written). Any other failure (the
-    // connection dropped after sending, a timeout) leaves it unknown: Redis may have run it.
+    // An error reply means refused (nothing written); a dropped connection or timeout leaves it unknown.
     const outcome = added.then(
       (): EnqueueOutcome => 'added',
       (e: unknown): EnqueueOutcome => (e instanceof ReplyError ? 'refused' : 'unknown'),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => {
-        resolve('timeout');
-      }, ENQUEUE_TIMEOUT_MS);
-    });
-    let first: EnqueueOutcome | 'timeout';
-    try {
-      first = await Promise.race([outcome, timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const first = await withTimeout<EnqueueOutcome | 'timeout'>(outcome, ENQUEUE_TIMEOUT_MS, () => 'timeout');
     if (first === 'added') return;
     if (first === 'refused') throw this.unavailable();
     const path = statusPath(data.trackingId);
@@ -86,7 +74,6 @@ export class SubmissionProducer {
     );
   }
 
-  /** Whether a job whose enqueue outcome is unknown exists, asked once Redis answers again (bounded). */
   private async landedLater(trackingId: string): Promise<boolean> {
     for (let i = 0; i < LANDED_CHECKS; i++) {
       await sleep(LANDED_CHECK_INTERVAL_MS);

@@ -19,7 +19,6 @@ import type {
   IdnAccessRequestResponse,
   IdnAccessRequestStatusQuery,
   IdnAccessRequestTracking,
-  IdnCancelAccessRequest,
   IdnRequestedItemStatus,
 } from './identitynow.types';
 import { RateLimiterService } from './rate-limiter.service';
@@ -27,24 +26,21 @@ import { TokenProvider } from './token.provider';
 
 export type IdnStatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network';
 
-/** One HTTP exchange with IdentityNow (a 401 followed by its retry is two events). */
+/** One HTTP exchange: a 401 and its retry are two. */
 export interface IdnCallEvent {
   readonly operation: Exclude<IdnOperation, 'token'>;
   readonly outcome: 'ok' | IdnErrorKind;
   readonly status: number | undefined;
   readonly statusClass: IdnStatusClass;
-  /** HTTP time only; waiting for the rate limiter is in the limiter's stats. */
   readonly durationMs: number;
-  /** 0 for the first exchange, 1 for the retry after a 401. */
   readonly attempt: number;
-  /** What a 429's Retry-After asked for. */
   readonly retryAfterMs?: number | undefined;
 }
 
 export type IdnCallListener = (event: IdnCallEvent) => void;
 
 export interface IdnCallOptions {
-  /** Aborts waiting for the budget, and the HTTP call (then the outcome is ambiguous). */
+  /** Aborting while the call is out makes its outcome ambiguous. */
   readonly signal?: AbortSignal;
 }
 
@@ -62,16 +58,8 @@ function trackingList(v: unknown): IdnAccessRequestTracking[] {
     : [];
 }
 
-/**
- * The only code that speaks IdentityNow HTTP. Every call: have a token, take one unit of the global
- * budget, send (keep-alive, IDN_TIMEOUT_MS), classify in one place. On 401: invalidate the token,
- * refresh once and retry once (the retry takes budget too); a second 401 is IdnAuthConfigError. On
- * 429: pause every process for Retry-After, then throw IdnRateLimitedError; the caller (BullMQ
- * processor) decides how to wait without consuming an attempt.
- *
- * Throws only IdnError subclasses (and the caller's abort reason while waiting for budget).
- * Neither tokens nor secrets appear in any error, event or log line.
- */
+// The only code that speaks IdentityNow HTTP (see docs/architecture.md, "IdentityNow client and the
+// global budget"). Throws only IdnError or the caller's abort reason, never with a token or secret.
 @Injectable()
 export class IdentityNowClient implements OnApplicationShutdown {
   private readonly logger = new Logger('IdentityNowClient');
@@ -88,7 +76,6 @@ export class IdentityNowClient implements OnApplicationShutdown {
     this.baseUrl = connection.baseUrl.replace(/\/+$/, '');
   }
 
-  /** Observe every HTTP exchange (metrics). Returns an unsubscribe function. */
   onCall(listener: IdnCallListener): () => void {
     this.listeners.add(listener);
     return () => {
@@ -96,10 +83,7 @@ export class IdentityNowClient implements OnApplicationShutdown {
     };
   }
 
-  /**
-   * `POST /v3/access-requests`. Resolves with both arrays present (an answer of `{}` gives two empty
-   * arrays). A 2xx whose body cannot be read is ambiguous: the request may well have been created.
-   */
+  /** A 2xx whose body cannot be read is ambiguous: the request may well have been created. */
   async createAccessRequest(
     body: IdnAccessRequest,
     opts: IdnCallOptions = {},
@@ -124,7 +108,6 @@ export class IdentityNowClient implements OnApplicationShutdown {
     return { newRequests: trackingList(o.newRequests), existingRequests: trackingList(o.existingRequests) };
   }
 
-  /** `GET /v3/access-request-status`: one page (limit ≤ 250) of per-item statuses. */
   async listAccessRequestStatus(
     query: IdnAccessRequestStatusQuery,
     opts: IdnCallOptions = {},
@@ -153,17 +136,8 @@ export class IdentityNowClient implements OnApplicationShutdown {
     return parsed.filter((x): x is IdnRequestedItemStatus => typeof x === 'object' && x !== null);
   }
 
-  /** `POST /v3/access-requests/cancel` (only before approval completes). */
-  async cancelAccessRequest(body: IdnCancelAccessRequest, opts: IdnCallOptions = {}): Promise<void> {
-    await this.call('cancelAccessRequest', 'POST', '/v3/access-requests/cancel', JSON.stringify(body), opts);
-  }
-
-  /**
-   * Not onModuleDestroy: Nest runs every onModuleDestroy BEFORE beforeApplicationShutdown, i.e. before
-   * the submission worker has stopped taking jobs; a closed dispatcher then fails every job the worker
-   * still starts (after writing its in-flight mark), costing an attempt and a reconciliation each.
-   * Here the worker has drained already; in-flight calls (if any) are let finish.
-   */
+  // Not onModuleDestroy: Nest runs it before the worker stops taking jobs, which would then fail
+  // after writing their in-flight mark (an attempt and a reconciliation each).
   async onApplicationShutdown(): Promise<void> {
     await this.dispatcher.close();
   }
@@ -177,10 +151,8 @@ export class IdentityNowClient implements OnApplicationShutdown {
   ): Promise<IdnHttpResponse> {
     try {
       for (let attempt = 0; ; attempt += 1) {
-        // Token first, budget second, then send at once: the window counts a call when it is granted,
-        // so a token fetch between grant and send would make calls reach IdentityNow later than
-        // counted, bunching them into its next window. The second getToken() is a cache hit unless the
-        // token expired while waiting for budget.
+        // Token before budget: a token fetch between grant and send would make the call arrive later
+        // than counted. The second getToken() is a cache hit unless the token expired meanwhile.
         await this.tokens.getToken();
         const grant = await this.limiter.acquire(opts.signal, operation);
         let res: IdnHttpResponse | undefined;

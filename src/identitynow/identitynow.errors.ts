@@ -1,31 +1,18 @@
-/**
- * The domain outcomes of a call to IdentityNow. Everything that can go wrong upstream ends as one of
- * these classes, decided in ONE place (`classifyResponse` for answers, `classifyError` for exceptions),
- * so the worker reasons about "rate-limited / retryable (ambiguous or not) / permanent / config" and
- * never about raw HTTP. Nothing here knows the status codes of the gateway's own API.
- *
- * Rules (architecture.md, "Upstream outcomes"): 400, 403 and 404 are permanent; 429 and 401 were
- * rejected before processing; a connection refused before sending created nothing; every other
- * failure (5xx, timeout, connection lost after sending) is ambiguous, i.e. IdentityNow may have
- * created the request, so the next attempt must reconcile through the status endpoint first.
- */
+// Every upstream failure becomes one of these classes, here and only here: see docs/architecture.md,
+// "IdentityNow client and the global budget" (Outcomes).
+export type IdnOperation = 'createAccessRequest' | 'listAccessRequestStatus' | 'token';
 
-export type IdnOperation =
-  'createAccessRequest' | 'listAccessRequestStatus' | 'cancelAccessRequest' | 'token';
-
-/** Only reads are free of side effects: a failed read can never have created anything upstream. */
 const SIDE_EFFECT_FREE: ReadonlySet<IdnOperation> = new Set(['listAccessRequestStatus', 'token']);
 
 export type IdnErrorKind = 'rate-limited' | 'retryable' | 'permanent' | 'unauthorized' | 'auth-config';
 
 export abstract class IdnError extends Error {
   abstract readonly kind: IdnErrorKind;
-  /** Human-readable and safe to store in job data and status bodies (never holds secrets or tokens). */
+  /** Safe to store in job data and status bodies: never holds secrets or tokens. */
   readonly reason: string;
   constructor(
     readonly operation: IdnOperation,
     reason: string,
-    /** IdentityNow's HTTP status, when an answer arrived. */
     readonly status?: number,
   ) {
     super(reason);
@@ -34,7 +21,6 @@ export abstract class IdnError extends Error {
   }
 }
 
-/** 429: nothing was processed. The caller waits `retryAfterMs` without consuming an attempt. */
 export class IdnRateLimitedError extends IdnError {
   readonly kind = 'rate-limited';
   constructor(
@@ -47,10 +33,7 @@ export class IdnRateLimitedError extends IdnError {
   }
 }
 
-/**
- * A failure worth retrying with backoff. `ambiguous` is true when IdentityNow may have acted on the
- * request (5xx, timeout, connection lost after sending): the next attempt must reconcile first.
- */
+/** `ambiguous`: IdentityNow may have acted on the request, so the next attempt reconciles first. */
 export class IdnRetryableError extends IdnError {
   readonly kind = 'retryable';
   constructor(
@@ -63,7 +46,6 @@ export class IdnRetryableError extends IdnError {
   }
 }
 
-/** 400/403/404 (and other 4xx): retrying the same request cannot succeed. One call, no status read. */
 export class IdnPermanentError extends IdnError {
   readonly kind = 'permanent';
   constructor(operation: IdnOperation, status: number, reason: string) {
@@ -71,10 +53,7 @@ export class IdnPermanentError extends IdnError {
   }
 }
 
-/**
- * A 401 on an API call: the token was refused before processing. The client reacts by refreshing the
- * token once and retrying once; it never escapes the client (a second 401 becomes IdnAuthConfigError).
- */
+/** Never escapes the client: it refreshes the token and retries once, then IdnAuthConfigError. */
 export class IdnUnauthorizedError extends IdnError {
   readonly kind = 'unauthorized';
   constructor(operation: IdnOperation, reason: string) {
@@ -82,27 +61,15 @@ export class IdnUnauthorizedError extends IdnError {
   }
 }
 
-/** The credentials or token endpoint are wrong: a configuration problem, permanent until fixed. */
 export class IdnAuthConfigError extends IdnError {
   readonly kind = 'auth-config';
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Retry-After
-
-/** When a 429 carries no usable Retry-After (undocumented but possible), wait this long. */
 export const DEFAULT_RETRY_AFTER_MS = 1_000;
-/**
- * Upper bound for one pause. A garbage HTTP-date years ahead would otherwise stop every process
- * forever; ten minutes is far beyond IdentityNow's 10-second windows.
- */
+/** A garbage HTTP-date years ahead would otherwise stop every process for good. */
 export const MAX_RETRY_AFTER_MS = 600_000;
 
-/**
- * Parses `Retry-After` as delta-seconds (`"5"`, tolerantly `"1.5"`) or an HTTP-date (RFC 9110 §10.2.3).
- * Returns milliseconds to wait from `nowMs`, clamped to [0, MAX_RETRY_AFTER_MS]; undefined when absent
- * or unparseable.
- */
+/** `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `nowMs`, clamped. */
 export function parseRetryAfter(value: string | undefined, nowMs: number = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
@@ -111,7 +78,6 @@ export function parseRetryAfter(value: string | undefined, nowMs: number = Date.
   if (/^\d+(\.\d+)?$/.test(v)) {
     ms = Math.ceil(Number(v) * 1000);
   } else {
-    // HTTP-date has a day name and "GMT"; a bare number-like string is rejected above.
     const at = Date.parse(v);
     if (!Number.isFinite(at) || !/[a-z]/i.test(v)) return undefined;
     ms = at - nowMs;
@@ -119,16 +85,9 @@ export function parseRetryAfter(value: string | undefined, nowMs: number = Date.
   return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Safe reasons
-
 const MAX_REASON_CHARS = 600;
 
-/**
- * Removes anything token-like before text leaves the client: bearer credentials, JWTs, and
- * `client_secret=`/`access_token` values. IdentityNow has no reason to echo such things, but reasons
- * end up in job data and status bodies, so we do not rely on that.
- */
+/** Reasons end up in job data and status bodies: never trust upstream not to echo a credential. */
 export function redact(text: string): string {
   return text
     .replace(/\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi, 'Bearer [redacted]')
@@ -158,11 +117,7 @@ function messageTexts(list: unknown): string[] {
   });
 }
 
-/**
- * What IdentityNow said, as one line: ErrorResponseDto `messages[].text` and `causes[].text`
- * (400/403/404/500), else the 401 shape `{ error }`, the 429 shape `{ message }`, OAuth's
- * `{ error, error_description }`, or a short slice of a non-JSON body.
- */
+/** What IdentityNow said, as one line, from any of its error shapes (ErrorResponseDto, 401, 429, OAuth). */
 export function upstreamMessage(bodyText: string): string {
   const raw = bodyText.trim();
   if (raw === '') return '';
@@ -170,7 +125,6 @@ export function upstreamMessage(bodyText: string): string {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    // HTML error pages from proxies are noise beyond their first words.
     return clip(redact(raw.replace(/<[^>]*>/g, ' ')).slice(0, 200));
   }
   const o = asRecord(parsed);
@@ -185,12 +139,8 @@ export function upstreamMessage(bodyText: string): string {
   return clip(redact([...new Set(parts)].join('; ')));
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Classification
-
 export interface IdnResponseLike {
   readonly status: number;
-  /** Header lookup by lower-case name. */
   readonly retryAfter?: string | undefined;
   readonly bodyText: string;
 }
@@ -210,11 +160,7 @@ function withUpstream(prefix: string, said: string): string {
   return said === '' ? prefix : `${prefix}. IdentityNow said: ${said}`;
 }
 
-/**
- * The one place that turns an IdentityNow answer into an outcome. Returns undefined for 2xx (the caller
- * parses the body), otherwise the error to throw. The token endpoint is classified too
- * (`operation: 'token'`): its 400/401/403 mean bad credentials, i.e. a configuration error.
- */
+/** The error an answer means, undefined for 2xx. */
 export function classifyResponse(res: IdnResponseLike, ctx: ClassifyContext): IdnError | undefined {
   const { status } = res;
   const op = ctx.operation;
@@ -241,7 +187,6 @@ export function classifyResponse(res: IdnResponseLike, ctx: ClassifyContext): Id
         status,
       );
     }
-    // No access request was sent while fetching a token, so nothing can have been created.
     return new IdnRetryableError(
       op,
       false,
@@ -256,7 +201,6 @@ export function classifyResponse(res: IdnResponseLike, ctx: ClassifyContext): Id
     return new IdnPermanentError(op, status, withUpstream(`IdentityNow 403: ${PAT_HINT}`, said));
   }
   if (status === 408) {
-    // A server-side request timeout: whether it was processed is unknown.
     return new IdnRetryableError(
       op,
       !SIDE_EFFECT_FREE.has(op),
@@ -267,7 +211,6 @@ export function classifyResponse(res: IdnResponseLike, ctx: ClassifyContext): Id
   if (status >= 400 && status < 500) {
     return new IdnPermanentError(op, status, withUpstream(`IdentityNow ${status}`, said));
   }
-  // 5xx (and anything unexpected such as 3xx): unknown whether IdentityNow acted on it.
   return new IdnRetryableError(
     op,
     !SIDE_EFFECT_FREE.has(op),
@@ -276,7 +219,7 @@ export function classifyResponse(res: IdnResponseLike, ctx: ClassifyContext): Id
   );
 }
 
-/** Network error codes that prove the request never left this machine. */
+/** These prove the request never left this machine. */
 const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -307,12 +250,7 @@ function errorName(err: unknown): string {
   return err instanceof Error ? err.name : '';
 }
 
-/**
- * The one place that turns an exception thrown while talking to IdentityNow into an outcome.
- * `sent` says whether the request may have reached the wire: errors before that (building the
- * request, a refused connection) create nothing upstream. Unknown errors count as ambiguous: a
- * wrong "not created" would submit twice, a wrong "maybe created" costs one status read.
- */
+/** Unknown errors count as ambiguous: a wrong "not created" would submit twice, the other costs a read. */
 export function classifyError(
   err: unknown,
   ctx: ClassifyContext & { readonly timeoutMs?: number },

@@ -6,10 +6,7 @@ import {
   type IdnResponseLike,
 } from './identitynow.errors';
 
-/**
- * One keep-alive connection pool per origin for every IdentityNow call of this process (token and
- * API). Reusing connections matters: a TLS handshake per call would cost more than the call.
- */
+/** One keep-alive pool for every IdentityNow call: a TLS handshake per call would cost more than it. */
 export function createIdnDispatcher(timeoutMs: number): Agent {
   return new Agent({
     keepAliveTimeout: 30_000,
@@ -27,7 +24,6 @@ export interface IdnHttpRequest {
   readonly method: 'GET' | 'POST';
   readonly headers: Record<string, string>;
   readonly body?: string;
-  /** The whole call (connect, send, headers, body) must end within this. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
 }
@@ -41,12 +37,8 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(v) ? v[0] : v;
 }
 
-/**
- * Sends one HTTP request and reads the whole answer. Any exception is classified right here (so the
- * caller sees only IdnError): a caller's abort or the overall timeout during the call is ambiguous
- * for operations with side effects. A failure to read the body of a non-2xx answer still yields the
- * status (the status alone decides the outcome); for a 2xx the body is the result, so it is an error.
- */
+// Throws only IdnError. An unreadable body still yields a non-2xx answer (its status decides the
+// outcome); for a 2xx the body is the result, so it is an error.
 export async function sendIdn(req: IdnHttpRequest): Promise<IdnHttpResponse> {
   const timeout = AbortSignal.timeout(req.timeoutMs);
   const signal = req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]);

@@ -10,8 +10,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { IdentityNowClient } from './identitynow.client';
 import { createIdnDispatcher } from './identitynow.http';
-import { IDN_CONNECTION, IDN_DISPATCHER, IDN_RATE_LIMITER_OPTIONS, IDN_REDIS } from './identitynow.tokens';
-import type { RateLimiterOptions } from './rate-limiter.service';
+import { IDN_CONNECTION, IDN_DISPATCHER, IDN_REDIS, type IdnRedis } from './identitynow.tokens';
 import { RateLimiterService } from './rate-limiter.service';
 import { TokenProvider } from './token.provider';
 
@@ -20,19 +19,13 @@ export type IdnProviderSource =
   Omit<ValueProvider, 'provide'> | Omit<FactoryProvider, 'provide'> | Omit<ExistingProvider, 'provide'>;
 
 export interface IdentityNowModuleOptions {
-  /** Modules that export what the factories below inject (e.g. the module holding the Redis connection). */
   readonly imports?: ModuleMetadata['imports'];
-  /** The ioredis connection (Redis or Cluster) for the global rate limiter. Its lifecycle stays with the owner. */
+  /** For the global rate limiter; its lifecycle stays with its owner. */
   readonly redis: IdnProviderSource;
-  /** Where and as whom to call IdentityNow (the tenant, or the embedded simulator). */
   readonly connection: IdnProviderSource;
-  readonly rateLimiter?: Partial<RateLimiterOptions>;
 }
 
-/**
- * IdentityNow access: client, token provider and the global rate limiter. Needs APP_CONFIG (the
- * global ConfigModule) plus the Redis connection and IdnConnection given to `forRoot`.
- */
+/** IdentityNow access: client, token provider and the global rate limiter. */
 @Module({})
 export class IdentityNowModule {
   static forRoot(options: IdentityNowModuleOptions): DynamicModule {
@@ -42,14 +35,17 @@ export class IdentityNowModule {
       providers: [
         { provide: IDN_REDIS, ...options.redis },
         { provide: IDN_CONNECTION, ...options.connection },
-        { provide: IDN_RATE_LIMITER_OPTIONS, useValue: options.rateLimiter ?? {} },
         {
           provide: IDN_DISPATCHER,
           useFactory: (config: AppConfig) => createIdnDispatcher(config.idn.timeoutMs),
           inject: [APP_CONFIG],
         },
         TokenProvider,
-        RateLimiterService,
+        {
+          provide: RateLimiterService,
+          useFactory: (config: AppConfig, redis: IdnRedis) => new RateLimiterService(config, redis),
+          inject: [APP_CONFIG, IDN_REDIS],
+        },
         IdentityNowClient,
       ],
       exports: [IdentityNowClient, RateLimiterService, TokenProvider, IDN_CONNECTION, IDN_REDIS],

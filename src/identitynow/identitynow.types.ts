@@ -1,15 +1,9 @@
-/**
- * Wire types for the IdentityNow v3 calls the gateway makes, following the schemas of
- * `../shared/idn-openapi/subset-access-requests.v3.yaml` (AccessRequest, AccessRequestItem,
- * AccessRequestResponse, AccessRequestTracking, RequestedItemStatus, CancelAccessRequest).
- * Only the fields the gateway reads or writes are typed; everything IdentityNow adds is kept as-is.
- * (The official SDK's v3 types are older than the spec: no MODIFY_ACCESS, startDate or assignmentId.)
- */
+// IdentityNow v3 schemas as `Idn` + their OpenAPI name, only the fields the gateway uses (the SDK's v3
+// types predate MODIFY_ACCESS, startDate and assignmentId).
 
 export type IdnRequestType = 'GRANT_ACCESS' | 'REVOKE_ACCESS' | 'MODIFY_ACCESS';
 export type IdnItemType = 'ACCESS_PROFILE' | 'ROLE' | 'ENTITLEMENT';
 
-/** AccessRequestItem */
 export interface IdnAccessRequestItem {
   type: IdnItemType;
   id: string;
@@ -21,7 +15,7 @@ export interface IdnAccessRequestItem {
   nativeIdentity?: string;
 }
 
-/** RequestedForDtoRef (GRANT only, alternative to requestedFor + requestedItems) */
+/** RequestedForDtoRef (GRANT only). */
 export interface IdnRequestedForWithItems {
   identityId: string;
   requestedItems: (Omit<IdnAccessRequestItem, 'assignmentId' | 'nativeIdentity'> & {
@@ -32,7 +26,6 @@ export interface IdnRequestedForWithItems {
   })[];
 }
 
-/** AccessRequest: the body of `POST /v3/access-requests`. */
 export interface IdnAccessRequest {
   requestedFor?: string[];
   requestType?: IdnRequestType | null;
@@ -41,7 +34,6 @@ export interface IdnAccessRequest {
   requestedForWithRequestedItems?: IdnRequestedForWithItems[] | null;
 }
 
-/** AccessRequestTracking */
 export interface IdnAccessRequestTracking {
   requestedFor?: string;
   requestedItemsDetails?: { type?: string; id?: string }[];
@@ -49,22 +41,17 @@ export interface IdnAccessRequestTracking {
   accessRequestIds?: string[];
 }
 
-/**
- * AccessRequestResponse (202). Neither array is required and older tenants answer `{}`: the client
- * normalises both to arrays.
- */
+/** Both arrays are optional upstream (older tenants answer `{}`); the client fills them in. */
 export interface IdnAccessRequestResponse {
   newRequests: IdnAccessRequestTracking[];
   existingRequests: IdnAccessRequestTracking[];
 }
 
-/** Query of `GET /v3/access-request-status` (listAccessRequestStatus). */
 export interface IdnAccessRequestStatusQuery {
   'requested-for'?: string;
   'requested-by'?: string;
   'regarding-identity'?: string;
   'assigned-to'?: string;
-  /** At most 250. */
   limit?: number;
   offset?: number;
   filters?: string;
@@ -78,7 +65,6 @@ export interface IdnIdentityRef {
   name?: string;
 }
 
-/** RequestedItemStatus: one entry per (identity, item). */
 export interface IdnRequestedItemStatus {
   id?: string;
   name?: string;
@@ -94,13 +80,6 @@ export interface IdnRequestedItemStatus {
   removeDate?: string | null;
   startDate?: string | null;
   cancelable?: boolean;
-  /** The item-level map sent on submit: how a lost submission is found again. */
   clientMetadata?: Record<string, string> | null;
   [key: string]: unknown;
-}
-
-/** CancelAccessRequest */
-export interface IdnCancelAccessRequest {
-  accountActivityId: string;
-  comment: string;
 }

@@ -1,21 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { redisKey } from '../redis/redis.keys';
+import { type LuaScript, luaScript } from '../redis/redis-scripts';
 import { type IdnOperation, IdnRateLimitedError } from './identitynow.errors';
-import { IDN_RATE_LIMITER_OPTIONS, IDN_REDIS, type IdnRedis } from './identitynow.tokens';
+import type { IdnRedis } from './identitynow.tokens';
 
-/**
- * One sliding-window log for all processes. KEYS[1] = sorted set of calls, KEYS[2] = paused-until
- * (ms). Time comes from Redis `TIME`, so clocks of different hosts never disagree about the window.
- * An entry's score is the time from which its call stops being "possibly still arriving": while in
- * flight that is a bound in the future (grant + ARGV[4], the longest a call can take); `complete()`
- * moves it to the time the call finished. Entries with score < now - window have left; a call is
- * admitted only while fewer than `max` entries remain, so no interval of `window` ms holds more than
- * `max` grants, and (see `complete()`) none of IdentityNow's windows more than `max` arrivals.
- * Returns {granted(1|0), grantedAt or waitMs, paused(1|0)}.
- */
+type Triple = readonly [number, number, number];
+
+// The budget's design (a sliding-window log scored by when each call can no longer be arriving,
+// Redis TIME only): see docs/architecture.md, "IdentityNow client and the global budget".
 const ACQUIRE_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -35,8 +28,7 @@ if n < max then
   return {1, now, 0}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, n - max, 'WITHSCORES')
--- A call still in flight may complete any moment: its slot frees a window after that at the earliest.
--- Sleeping until this lower bound never wakes a waiter late, whatever happens meanwhile.
+-- An in-flight call may complete any moment: sleeping until this lower bound never wakes late.
 local s = tonumber(oldest[#oldest])
 if s > now then s = now end
 local wait = s + window + 1 - now
@@ -44,11 +36,6 @@ if wait < 1 then wait = 1 end
 return {0, wait, 0}
 `;
 
-/**
- * KEYS[1] = call log, ARGV[1] = the grant's member, ARGV[2] = window. Moves a finished call's entry
- * to now (Redis time): the call reached IdentityNow before this, so the entry leaves our window no
- * earlier than IdentityNow's own window forgets the call.
- */
 const COMPLETE_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -63,7 +50,6 @@ end
 return {0, now, 0}
 `;
 
-/** KEYS[1] = paused-until. Extends (never shortens) the pause to now + ARGV[1] ms; returns the ms left. */
 const PAUSE_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -74,7 +60,12 @@ redis.call('SET', KEYS[1], untilMs, 'PX', untilMs - now + 1000)
 return untilMs - now
 `;
 
-/** KEYS[1] = paused-until. Returns the ms left of the pause (0 when none). */
+const USED_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')
+`;
+
 const PAUSE_LEFT_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -84,49 +75,24 @@ return 0
 `;
 
 export interface RateLimiterOptions {
-  /**
-   * Longest one `acquire` waits before giving up with IdnRateLimitedError (so a BullMQ job can be put
-   * back without consuming an attempt instead of holding a worker slot). Default: 3 windows, ≥ 30 s.
-   */
+  /** Beyond it the job is put back (no attempt used) instead of holding a worker slot. */
   readonly maxWaitMs: number;
-  /** Upper bound of one sleep between polls; a pause set elsewhere can end or grow meanwhile. */
+  /** A pause set elsewhere can end or grow while one sleeps. */
   readonly maxSleepMs: number;
-  /**
-   * How long a granted call may still be on its way when nobody calls `complete()` (in flight, or its
-   * process died). Default 2 × IDN_TIMEOUT_MS: a token refresh and the call itself, each bounded by it.
-   */
+  /** Slot held by a call nobody completes (its process died): a token refresh plus the call. */
   readonly inFlightHoldMs: number;
 }
 
 export interface AcquireResult {
-  /** Redis time (epoch ms) at which the call was counted. */
   readonly grantedAt: number;
-  /** How long this acquire waited. */
-  readonly waitedMs: number;
-  /** Identifies the grant for {@link RateLimiterService.complete}. */
   readonly id: string;
 }
 
 export interface RateLimiterStats {
-  /** Calls admitted by this instance. */
   readonly granted: number;
-  /** Times this instance was told to wait. */
-  readonly denied: number;
-  /** Total time callers of this instance spent waiting for the window. */
   readonly waitedMs: number;
-  /** Total time callers of this instance spent waiting for a 429 pause. */
   readonly pausedMs: number;
-  /** Pauses this instance set (after 429s). */
-  readonly pausesSet: number;
-  /** Acquires that gave up after `maxWaitMs`. */
   readonly gaveUp: number;
-}
-
-class Sha1Script {
-  readonly sha: string;
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -151,16 +117,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/**
- * The one global budget for calls to IdentityNow, shared through Redis by every process: at most
- * `IDN_RATE_LIMIT_MAX` calls in any interval of `IDN_RATE_LIMIT_WINDOW_MS` (a true sliding window;
- * fixed buckets could let twice the budget through around a boundary), plus a global pause that a
- * 429 sets so every process waits out `Retry-After`.
- *
- * Keys: `${QUEUE_PREFIX}:idn:rl` and `${QUEUE_PREFIX}:idn:paused-until`. Both scripts touch only
- * keys derived from the prefix, so with a hash-tag prefix such as `{arg}` they share one Cluster slot.
- */
-@Injectable()
+/** The one budget for calls to IdentityNow across all processes, and the pause a 429 sets. */
 export class RateLimiterService {
   readonly windowKey: string;
   readonly pauseKey: string;
@@ -169,17 +126,19 @@ export class RateLimiterService {
   private readonly options: RateLimiterOptions;
   private readonly instanceId = randomUUID();
   private seq = 0;
-  private readonly counters = { granted: 0, denied: 0, waitedMs: 0, pausedMs: 0, pausesSet: 0, gaveUp: 0 };
-  private static readonly acquireScript = new Sha1Script(ACQUIRE_LUA);
-  private static readonly completeScript = new Sha1Script(COMPLETE_LUA);
-  private static readonly pauseScript = new Sha1Script(PAUSE_LUA);
-  private static readonly pauseLeftScript = new Sha1Script(PAUSE_LEFT_LUA);
+  private readonly counters = { granted: 0, waitedMs: 0, pausedMs: 0, gaveUp: 0 };
+  private readonly acquireScript: LuaScript<Triple>;
+  private readonly completeScript: LuaScript<Triple>;
+  private readonly pauseScript: LuaScript<number>;
+  private readonly pauseLeftScript: LuaScript<number>;
+  private readonly usedScript: LuaScript<number>;
 
-  constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(IDN_REDIS) private readonly redis: IdnRedis,
-    @Optional() @Inject(IDN_RATE_LIMITER_OPTIONS) options?: Partial<RateLimiterOptions>,
-  ) {
+  constructor(config: AppConfig, redis: IdnRedis, options?: Partial<RateLimiterOptions>) {
+    this.acquireScript = luaScript(redis, 'idnAcquire', ACQUIRE_LUA);
+    this.completeScript = luaScript(redis, 'idnComplete', COMPLETE_LUA);
+    this.pauseScript = luaScript(redis, 'idnPause', PAUSE_LUA);
+    this.pauseLeftScript = luaScript(redis, 'idnPauseLeft', PAUSE_LEFT_LUA);
+    this.usedScript = luaScript(redis, 'idnUsed', USED_LUA);
     const prefix = config.redis.prefix;
     this.windowKey = redisKey(prefix, 'idn', 'rl');
     this.pauseKey = redisKey(prefix, 'idn', 'paused-until');
@@ -200,12 +159,7 @@ export class RateLimiterService {
     return { ...this.counters };
   }
 
-  /**
-   * Waits until one call may be made and counts it. Throws the signal's reason when aborted, and
-   * IdnRateLimitedError (with the wait still expected) when admission would take longer than
-   * `maxWaitMs`, so the caller can re-queue the work instead of blocking a slot. `operation` only
-   * names the call in that error.
-   */
+  /** Waits for a slot and counts the call; IdnRateLimitedError beyond `maxWaitMs`. */
   async acquire(
     signal?: AbortSignal,
     operation: IdnOperation = 'createAccessRequest',
@@ -214,16 +168,14 @@ export class RateLimiterService {
     for (;;) {
       if (signal?.aborted === true) throw abortError(signal);
       const member = `${this.instanceId}:${(this.seq += 1)}`;
-      const [granted, value, paused] = await this.run(
-        RateLimiterService.acquireScript,
+      const [granted, value, paused] = await this.acquireScript(
         [this.windowKey, this.pauseKey],
-        [String(this.max), String(this.windowMs), member, String(this.options.inFlightHoldMs)],
+        [this.max, this.windowMs, member, this.options.inFlightHoldMs],
       );
       if (granted === 1) {
         this.counters.granted += 1;
-        return { grantedAt: value, waitedMs: Date.now() - started, id: member };
+        return { grantedAt: value, id: member };
       }
-      this.counters.denied += 1;
       const elapsed = Date.now() - started;
       if (elapsed + value > this.options.maxWaitMs) {
         this.counters.gaveUp += 1;
@@ -246,61 +198,27 @@ export class RateLimiterService {
     }
   }
 
-  /**
-   * Marks a granted call as finished (answered, failed or timed out): its entry then counts from now
-   * instead of from the in-flight bound. Why: IdentityNow counts arrivals, and network/scheduling
-   * delays differ per call; counting from the grant, a slow call granted at t could arrive after a
-   * fast one granted at t + window, and both would sit in one of IdentityNow's windows. Counting each
-   * call until it finished (≥ its arrival) closes that gap for any delay. Costs one round trip per
-   * call and about one call latency per slot. Never throws: a lost update only keeps the slot until
-   * the in-flight bound has passed.
-   * Returns the Redis time of completion, or undefined if the entry had already left the window.
-   */
+  // The slot counts from now: IdentityNow counts arrivals, which come before this. Never throws: a
+  // lost update holds the slot until the in-flight bound. Undefined when it had left the window.
   async complete(grant: Pick<AcquireResult, 'id'>): Promise<number | undefined> {
     try {
-      const [updated, now] = await this.run(
-        RateLimiterService.completeScript,
-        [this.windowKey],
-        [grant.id, String(this.windowMs)],
-      );
+      const [updated, now] = await this.completeScript([this.windowKey], [grant.id, this.windowMs]);
       return updated === 1 ? now : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** Pauses every process's calls for `ms` (never shortens a longer pause). Returns the ms left. */
+  /** Pauses every process's calls for `ms`, never shortening a pause; returns the ms left. */
   async pauseFor(ms: number): Promise<number> {
-    const [left] = await this.run(
-      RateLimiterService.pauseScript,
-      [this.pauseKey],
-      [String(Math.max(0, Math.ceil(ms)))],
-    );
-    this.counters.pausesSet += 1;
-    return left;
+    return this.pauseScript([this.pauseKey], [Math.max(0, Math.ceil(ms))]);
   }
 
-  /** Ms left of the current global pause, 0 when none. */
   async pauseRemainingMs(): Promise<number> {
-    const [left] = await this.run(RateLimiterService.pauseLeftScript, [this.pauseKey], []);
-    return left;
+    return this.pauseLeftScript([this.pauseKey], []);
   }
 
-  /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart or failover). */
-  private async run(
-    script: Sha1Script,
-    keys: string[],
-    args: string[],
-  ): Promise<readonly [number, number, number]> {
-    let out: unknown;
-    try {
-      out = await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-      out = await this.redis.eval(script.source, keys.length, ...keys, ...args);
-    }
-    const arr: unknown[] = Array.isArray(out) ? out : [out];
-    const n = (i: number): number => Number(arr[i] ?? 0);
-    return [n(0), n(1), n(2)];
+  async used(): Promise<number> {
+    return this.usedScript([this.windowKey], [this.windowMs]);
   }
 }

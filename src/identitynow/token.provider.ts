@@ -6,11 +6,9 @@ import { parseJsonBody, sendIdn } from './identitynow.http';
 import { IDN_CONNECTION, IDN_DISPATCHER, type IdnConnection, type IdnDispatcher } from './identitynow.tokens';
 
 export interface TokenRefreshEvent {
-  /** Why the token was fetched: none cached yet, the cached one is about to expire, or a 401 said so. */
   readonly cause: 'initial' | 'expiring' | 'invalidated';
   readonly ok: boolean;
   readonly durationMs: number;
-  /** The lifetime IdentityNow granted, when the fetch succeeded and said. */
   readonly expiresInSeconds?: number | undefined;
 }
 
@@ -18,33 +16,18 @@ export type TokenRefreshListener = (event: TokenRefreshEvent) => void;
 
 interface CachedToken {
   readonly token: string;
-  /** Epoch ms after which the token is not used any more (refresh margin already subtracted). */
   readonly useUntil: number;
 }
 
-/** Refresh this long before `expires_in` ends: a token must not expire between fetch and use. */
-export const MAX_REFRESH_MARGIN_MS = 60_000;
+const MAX_REFRESH_MARGIN_MS = 60_000;
 
+/** A token must not expire between fetch and use: a tenth of its lifetime early, at most a minute. */
 function refreshMarginMs(lifetimeMs: number): number {
-  // A tenth of the lifetime, at most a minute: 749 s → 60 s early; a 2 s test token → 200 ms early.
   return Math.min(MAX_REFRESH_MARGIN_MS, Math.floor(lifetimeMs / 10));
 }
 
-/**
- * OAuth2 client-credentials tokens for IdentityNow (the credentials of a PAT: only a token with user
- * context may create access requests).
- *
- * - Cached until shortly before `expires_in` (measured from when the request was sent, never from a
- *   lifetime assumed here).
- * - Single flight: concurrent callers share the one refresh in progress, so N jobs hitting an expired
- *   token or a 401 together cause exactly one token call.
- * - `invalidate(token)` drops the cached token only if it is still the one that was refused, so the
- *   second of two concurrent 401s reuses the refresh the first one started.
- *
- * Token calls do not go through the global rate limiter: the simulator does not count them and
- * IdentityNow's docs leave it open; a process fetches one roughly every 12 minutes, which the
- * headroom between IDN_RATE_LIMIT_MAX (95) and IdentityNow's 100 absorbs.
- */
+// Client-credentials tokens of a PAT, cached, fetched single-flight, not counted in the budget: see
+// docs/architecture.md, "IdentityNow client and the global budget" (Tokens).
 @Injectable()
 export class TokenProvider {
   private cached: CachedToken | undefined;
@@ -59,12 +42,10 @@ export class TokenProvider {
     @Inject(IDN_DISPATCHER) private readonly dispatcher: IdnDispatcher,
   ) {}
 
-  /** Number of token calls made (successful or not). */
   get refreshCount(): number {
     return this.refreshes;
   }
 
-  /** Observe every token call (metrics). Returns an unsubscribe function. */
   onRefresh(listener: TokenRefreshListener): () => void {
     this.listeners.add(listener);
     return () => {
@@ -72,7 +53,6 @@ export class TokenProvider {
     };
   }
 
-  /** A valid access token, fetching one only when none is cached or it is about to expire. */
   async getToken(): Promise<string> {
     const c = this.cached;
     if (c !== undefined && Date.now() < c.useUntil) return c.token;
@@ -87,10 +67,7 @@ export class TokenProvider {
     return p;
   }
 
-  /**
-   * Called after a 401 with the token that was refused. Forgets it unless a newer token replaced it
-   * already (then the caller's retry simply uses the newer one).
-   */
+  /** After a 401: forgets the refused token unless a newer one replaced it already. */
   invalidate(token: string): void {
     if (this.cached?.token === token) {
       this.cached = undefined;
@@ -135,8 +112,7 @@ export class TokenProvider {
       const lifetimeMs = expiresInSeconds === undefined ? undefined : expiresInSeconds * 1000;
       this.cached = {
         token,
-        // Without expires_in there is no lifetime to trust: keep the token until a 401 says otherwise
-        // (the client then refreshes once and retries), rather than guessing one.
+        // Without expires_in, keep it until a 401 says otherwise rather than guess a lifetime.
         useUntil:
           lifetimeMs === undefined
             ? Number.POSITIVE_INFINITY

@@ -1,9 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
-import { IDN_REDIS } from '../identitynow/identitynow.tokens';
 import { RateLimiterService, type RateLimiterStats } from '../identitynow/rate-limiter.service';
 import { TokenProvider } from '../identitynow/token.provider';
 import { jobContext } from './job-context';
@@ -15,14 +11,9 @@ const STATS_INTERVAL_MS = 5_000;
 const OPERATION = {
   createAccessRequest: 'submit',
   listAccessRequestStatus: 'status',
-  cancelAccessRequest: 'cancel',
 } as const;
 
-/**
- * Feeds the IdentityNow client's hooks into Prometheus, so src/identitynow/ stays free of metrics
- * code: calls by operation and status class with latency, 429s with their Retry-After, token
- * refreshes, time spent waiting for the budget or a 429 pause, and how much of the window is in use.
- */
+/** The IdentityNow client's hooks into Prometheus, so src/identitynow/ stays free of metrics code. */
 @Injectable()
 export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShutdown {
   private readonly unsubscribe: (() => void)[] = [];
@@ -34,8 +25,6 @@ export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShut
     private readonly tokens: TokenProvider,
     private readonly limiter: RateLimiterService,
     private readonly metrics: MetricsService,
-    @Inject(IDN_REDIS) private readonly redis: Redis,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PINO_LOGGER) private readonly log: PinoLogger,
   ) {}
 
@@ -63,17 +52,10 @@ export class IdentityNowMetricsBridge implements OnModuleInit, OnApplicationShut
         this.metrics.idnCall('token', e.ok ? 200 : 'network', e.durationMs / 1000);
       }),
     );
-    this.metrics.setRateLimitBudgetProbe(async () => {
-      const now = Date.now();
-      // Entries scored within the last window are calls counted against the budget (in-flight calls
-      // are scored in the future until they complete).
-      const used = await this.redis.zcount(
-        this.limiter.windowKey,
-        now - this.config.idn.rateLimitWindowMs,
-        '+inf',
-      );
-      return { used, max: this.config.idn.rateLimitMax };
-    });
+    this.metrics.setRateLimitBudgetProbe(async () => ({
+      used: await this.limiter.used(),
+      max: this.limiter.budget.max,
+    }));
     this.timer = setInterval(() => {
       this.flushStats();
     }, STATS_INTERVAL_MS);

@@ -14,7 +14,7 @@ export type PairOutcome = 'submitted' | 'duplicate' | 'failed';
 /** What one processing attempt of a job ended as. `retry` = this attempt failed and the job will run again. */
 export type JobOutcome = 'submitted' | 'partially_submitted' | 'duplicate' | 'failed' | 'retry';
 /** IdentityNow operations the client performs. */
-export type IdnOperation = 'token' | 'submit' | 'status' | 'cancel';
+export type IdnOperation = 'token' | 'submit' | 'status';
 export type TokenRefreshResult = 'ok' | 'error';
 /**
  * After an ambiguous failure the worker reads IdentityNow's status: `found` = some submissions

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../common/with-timeout';
 import { REDIS } from '../redis/redis.tokens';
 
 export interface ReadinessReport {
@@ -7,7 +8,6 @@ export interface ReadinessReport {
   checks: Record<string, string>;
 }
 
-/** Anything else that must be up for this process to take traffic (e.g. the worker's consumers). */
 export interface ReadinessContributor {
   readonly name: string;
   check(): Promise<string | undefined> | string | undefined;
@@ -15,15 +15,11 @@ export interface ReadinessContributor {
 
 const CHECK_TIMEOUT_MS = 1_000;
 
-/**
- * Managed Redis services (ElastiCache, Memorystore, Azure Cache…) often disable or rename CONFIG, or
- * an ACL forbids it. Then the policy cannot be read: the process stays ready and says so, because
- * refusing traffic forever would be worse than trusting the operator's setting.
- */
+// Managed Redis services often disable CONFIG: then the process stays ready and says so, since
+// refusing traffic forever would be worse than trusting the operator's setting.
 const CONFIG_UNAVAILABLE = /unknown command|NOPERM|no permissions|not allowed|disabled/i;
 const OK_PREFIX = 'ok';
 
-/** A check text counts as passing when it is `ok` or starts with `ok (` (ok, with a remark). */
 function passes(text: string): boolean {
   return text === OK_PREFIX || text.startsWith(`${OK_PREFIX} (`);
 }
@@ -64,30 +60,25 @@ export class ReadinessService implements OnModuleDestroy, BeforeApplicationShutd
   /** BullMQ loses jobs if Redis may evict keys, so anything but noeviction is "not ready". */
   private async redisProblem(): Promise<string | undefined> {
     if (this.redis.status !== 'ready') return `unreachable (connection ${this.redis.status})`;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error('timed out'));
-      }, CHECK_TIMEOUT_MS);
+    return withTimeout(this.evictionProblem(), CHECK_TIMEOUT_MS, () => {
+      throw new Error('timed out');
     });
+  }
+
+  private async evictionProblem(): Promise<string | undefined> {
+    let reply: unknown;
     try {
-      let reply: unknown;
-      try {
-        reply = await Promise.race([this.redis.config('GET', 'maxmemory-policy'), timeout]);
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        if (!CONFIG_UNAVAILABLE.test(message)) throw e;
-        // Reachable (it answered), but the policy cannot be read: see CONFIG_UNAVAILABLE.
-        await Promise.race([this.redis.ping(), timeout]);
-        return `${OK_PREFIX} (maxmemory-policy cannot be checked: CONFIG is not available on this Redis; make sure it is noeviction)`;
-      }
-      const policy = Array.isArray(reply) ? (reply as unknown[])[1] : undefined;
-      if (typeof policy === 'string' && policy !== 'noeviction') {
-        return `maxmemory-policy is ${policy}; BullMQ needs noeviction`;
-      }
-      return undefined;
-    } finally {
-      clearTimeout(timer);
+      reply = await this.redis.config('GET', 'maxmemory-policy');
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (!CONFIG_UNAVAILABLE.test(message)) throw e;
+      await this.redis.ping();
+      return `${OK_PREFIX} (maxmemory-policy cannot be checked: CONFIG is not available on this Redis; make sure it is noeviction)`;
     }
+    const policy = Array.isArray(reply) ? (reply as unknown[])[1] : undefined;
+    if (typeof policy === 'string' && policy !== 'noeviction') {
+      return `maxmemory-policy is ${policy}; BullMQ needs noeviction`;
+    }
+    return undefined;
   }
 }

@@ -2,23 +2,25 @@ import type { AccessRequestBody } from '../access-request/access-request.types';
 
 export const SUBMISSION_QUEUE = 'submissions';
 export const SUBMISSION_JOB_NAME = 'submit';
-/** Backoff type the worker's backoff strategy implements (exponential, full jitter, capped). */
 export const SUBMISSION_BACKOFF_TYPE = 'full-jitter';
 
-/**
- * What the API puts in Redis for the worker. Versioned: a worker must recognise every version still
- * in the queue, so a rolling deploy never strands jobs. No secrets, ever.
- */
+/** Versioned: a worker recognises every version still queued, so a rolling deploy strands nothing. */
 export interface SubmissionJobDataV1 {
   readonly v: 1;
   readonly trackingId: string;
   readonly clientId: string;
-  /** ISO-8601 UTC; rules like "removeDate is in the future" were checked against this instant. */
+  /** Rules like "removeDate is in the future" were checked against this instant. */
   readonly acceptedAt: string;
-  /** Validated and normalised; request-level clientMetadata carries gatewayClientId. */
   readonly request: AccessRequestBody;
   readonly requestId?: string;
   readonly traceparent?: string;
 }
 
 export type SubmissionJobData = SubmissionJobDataV1;
+
+const TRACKING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A tracking id is the UUID the API minted; it is also the job id. */
+export function isTrackingId(value: unknown): value is string {
+  return typeof value === 'string' && TRACKING_ID.test(value);
+}

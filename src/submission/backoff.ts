@@ -1,8 +1,4 @@
-/**
- * Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"):
- * a uniformly random delay in [0, min(max, base * 2^(attempt-1))]. Full jitter spreads the retries
- * of many jobs that failed together (an IdentityNow outage) instead of bringing them back in waves.
- */
+/** Full jitter spreads the retries of jobs that failed together (an outage) instead of making waves. */
 export function fullJitterDelay(
   attemptsMade: number,
   baseMs: number,

@@ -6,25 +6,12 @@ import type { RequestPair } from '../access-request/pairs';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { redisKey } from '../redis/redis.keys';
+import { type LuaScript, luaScript } from '../redis/redis-scripts';
 import { WORKER_REDIS } from '../redis/redis.tokens';
 
-/**
- * Claims all pairs of one job in one script run, so two workers (any processes) can never both own a
- * fingerprint. Per pair three keys, all declared (Redis Cluster checks declared keys; with a hash-tag
- * prefix such as `{arg}` they share one slot):
- *   KEYS[3i-2] claim     `${prefix}:dedupe:claim:${fingerprint}` = "<trackingId> <generation>", EX window
- *   KEYS[3i-1] own gen   `${prefix}:dedupe:gen:${requestType}:${sha256(identity|itemType|itemId)}`
- *   KEYS[3i]   other gen the generation key of the opposite type (GRANT <-> REVOKE)
- * A claim is live while its key exists AND its generation equals the current generation of its type
- * on that identity+item. A REVOKE claim bumps the GRANT generation of the same identity+item, which
- * ends every live GRANT claim there at once (and vice versa) without knowing their fingerprints.
- * MODIFY has no opposite: its generation never moves.
- *
- * ARGV[1] trackingId, ARGV[2] window seconds, ARGV[2+i] 'G' | 'R' | 'M'.
- * Returns per pair: '' when the caller owns it (new claim, or its own claim from an earlier attempt),
- * else the tracking id of the live holder. Reads everything before writing anything, so a duplicate
- * pair never changes state.
- */
+// Claims and generations: see docs/architecture.md, "Worker: dedupe, rate limit, never twice" (Dedupe).
+// Per pair KEYS: claim, own generation, opposite generation; ARGV: trackingId, window, kind per pair.
+// Reads everything before writing anything, so a duplicate pair never changes state.
 const CLAIM_LUA = `
 local tid = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -71,7 +58,7 @@ end
 return holders
 `;
 
-/** KEYS = claim keys; ARGV[1] = trackingId. Deletes only claims this tracking id still holds. */
+// Deletes only the claims this tracking id still holds.
 const RELEASE_LUA = `
 local prefix = ARGV[1] .. ' '
 local released = 0
@@ -85,7 +72,6 @@ end
 return released
 `;
 
-/** KEYS[1..n] claim keys, KEYS[n+1..2n] own generation keys; ARGV[i] kind. Returns live holders or ''. */
 const HOLDERS_LUA = `
 local n = #KEYS / 2
 local out = {}
@@ -107,12 +93,6 @@ export type ClaimResult = { readonly owned: true } | { readonly owned: false; re
 
 type ClaimablePair = Pick<RequestPair, 'requestType' | 'identityId' | 'item' | 'fingerprint'>;
 
-type ScriptRedis = (Redis | Cluster) & {
-  argClaim(...args: (string | number)[]): Promise<string[]>;
-  argRelease(...args: (string | number)[]): Promise<number>;
-  argHolders(...args: (string | number)[]): Promise<string[]>;
-};
-
 const KIND: Record<RequestType, 'G' | 'R' | 'M'> = {
   GRANT_ACCESS: 'G',
   REVOKE_ACCESS: 'R',
@@ -124,36 +104,34 @@ const OPPOSITE: Record<RequestType, RequestType> = {
   MODIFY_ACCESS: 'MODIFY_ACCESS',
 };
 
-/** The dedupe store: pair fingerprint claims with the owner's tracking id and the window as TTL. */
 @Injectable()
 export class DedupeStore {
-  private readonly redis: ScriptRedis;
   private readonly prefix: string;
   private readonly windowSeconds: number;
+  private readonly claimScript: LuaScript<string[]>;
+  private readonly releaseScript: LuaScript<number>;
+  private readonly holdersScript: LuaScript<string[]>;
 
   constructor(@Inject(WORKER_REDIS) redis: Redis | Cluster, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
     this.windowSeconds = config.submission.dedupeWindowSeconds;
-    defineScripts(redis);
-    this.redis = redis as ScriptRedis;
+    this.claimScript = luaScript(redis, 'argClaim', CLAIM_LUA);
+    this.releaseScript = luaScript(redis, 'argRelease', RELEASE_LUA);
+    this.holdersScript = luaScript(redis, 'argHolders', HOLDERS_LUA);
   }
 
   claimKey(fingerprint: string): string {
     return redisKey(this.prefix, 'dedupe', 'claim', fingerprint);
   }
 
-  generationKey(requestType: RequestType, pair: Pick<ClaimablePair, 'identityId' | 'item'>): string {
+  private generationKey(requestType: RequestType, pair: Pick<ClaimablePair, 'identityId' | 'item'>): string {
     const access = createHash('sha256')
       .update(`${pair.identityId.trim()}|${pair.item.type}|${pair.item.id.trim()}`)
       .digest('hex');
     return redisKey(this.prefix, 'dedupe', 'gen', requestType, access);
   }
 
-  /**
-   * Claims every pair for `trackingId` in one atomic step. Pairs already claimed by this tracking id
-   * (an earlier attempt of the same job) come back owned; pairs held by another live claim come back
-   * with that holder. Order of the result = order of `pairs`.
-   */
+  /** All or nothing per pair, atomically; a claim this tracking id already holds comes back owned. */
   async claim(trackingId: string, pairs: readonly ClaimablePair[]): Promise<ClaimResult[]> {
     if (pairs.length === 0) return [];
     const keys = pairs.flatMap((p) => [
@@ -161,38 +139,31 @@ export class DedupeStore {
       this.generationKey(p.requestType, p),
       this.generationKey(OPPOSITE[p.requestType], p),
     ]);
-    const holders = await this.redis.argClaim(
-      keys.length,
-      ...keys,
+    const holders = await this.claimScript(keys, [
       trackingId,
       this.windowSeconds,
       ...pairs.map((p) => KIND[p.requestType]),
-    );
+    ]);
     return holders.map((h) => (h === '' ? { owned: true } : { owned: false, holder: h }));
   }
 
-  /** Releases the claims `trackingId` still holds on these fingerprints (permanent failure). */
   async release(trackingId: string, fingerprints: readonly string[]): Promise<number> {
     if (fingerprints.length === 0) return 0;
     const keys = fingerprints.map((f) => this.claimKey(f));
-    return this.redis.argRelease(keys.length, ...keys, trackingId);
+    return this.releaseScript(keys, [trackingId]);
   }
 
-  /** The live holder of each pair (undefined when nobody holds it), without claiming anything. */
+  /** The live holder of each pair, without claiming anything. */
   async holders(pairs: readonly ClaimablePair[]): Promise<(string | undefined)[]> {
     if (pairs.length === 0) return [];
     const keys = [
       ...pairs.map((p) => this.claimKey(p.fingerprint)),
       ...pairs.map((p) => this.generationKey(p.requestType, p)),
     ];
-    const out = await this.redis.argHolders(keys.length, ...keys, ...pairs.map((p) => KIND[p.requestType]));
+    const out = await this.holdersScript(
+      keys,
+      pairs.map((p) => KIND[p.requestType]),
+    );
     return out.map((h) => (h === '' ? undefined : h));
   }
-}
-
-function defineScripts(redis: Redis | Cluster): void {
-  // ioredis caches by SHA and falls back to EVAL once per connection (EVALSHA first).
-  if (!('argClaim' in redis)) redis.defineCommand('argClaim', { lua: CLAIM_LUA });
-  if (!('argRelease' in redis)) redis.defineCommand('argRelease', { lua: RELEASE_LUA });
-  if (!('argHolders' in redis)) redis.defineCommand('argHolders', { lua: HOLDERS_LUA });
 }

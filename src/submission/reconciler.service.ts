@@ -1,48 +1,31 @@
-import { Inject, Injectable, Optional, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GATEWAY_META } from '../access-request/access-request.types';
 import { MetricsService } from '../ops/metrics.service';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
 import type { IdnRequestedItemStatus } from '../identitynow/identitynow.types';
 
-/** IdentityNow's page size cap for listAccessRequestStatus. */
 const PAGE = 250;
 /** Bounded: a tenant with more recent items per identity than this is beyond what we search. */
 const MAX_PAGES_PER_IDENTITY = 8;
-/** Hosts' clocks and IdentityNow's may disagree a little; look a bit before the job was accepted. */
+/** Hosts' clocks and IdentityNow's may disagree a little. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface ArrivedSubmission {
-  /** accessRequestIds per identity, for the identities whose items were found. */
   readonly accessRequestIds: ReadonlyMap<string, string[]>;
 }
 
-/**
- * Never twice: after an attempt whose outcome is unknown (5xx, timeout, connection lost, a worker that
- * died mid-call), asks IdentityNow's status endpoint whether the submission arrived, by the item-level
- * `gatewaySubmissionId` that every submitted item carries (IdentityNow echoes item clientMetadata
- * there). Each status read goes through the client, so it takes budget from the global rate limit.
- *
- * The status endpoint names item types and display names, not item ids, so matching is per
- * submission and identity: one POST is accepted or refused as a whole, and IdentityNow creates one
- * identity request per identity of it. So finding ANY item of a submission means the whole submission
- * arrived; identities whose items are not listed (IdentityNow may have reported them as existing
- * requests instead) are recorded as submitted without ids.
- */
+// Whether a submission of unknown outcome arrived, found by its items' `gatewaySubmissionId`; any item
+// found means the whole POST arrived. See docs/architecture.md, "Worker: dedupe, rate limit, never twice".
 @Injectable()
 export class ReconcilerService {
   private readonly logger = new Logger('Reconciler');
 
   constructor(
     @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
-    // Optional: unit tests build the reconciler without the ops module.
-    @Optional() @Inject(MetricsService) private readonly metrics?: MetricsService,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  /**
-   * Searches the identities in order and stops at the first that shows the submission. Returns
-   * undefined when none does (then the submission did not arrive and may be sent again). Throws the
-   * client's IdnError on failures (a failed read is never taken as "not there").
-   */
+  /** Undefined: it did not arrive and may be sent again. A failed read throws, never means "not there". */
   async findSubmission(
     submissionId: string,
     identities: readonly string[],
@@ -51,10 +34,10 @@ export class ReconcilerService {
   ): Promise<ArrivedSubmission | undefined> {
     try {
       const found = await this.lookUp(submissionId, identities, since, signal);
-      this.metrics?.reconciliation(found === undefined ? 'not_found' : 'found');
+      this.metrics.reconciliation(found === undefined ? 'not_found' : 'found');
       return found;
     } catch (err) {
-      this.metrics?.reconciliation('error');
+      this.metrics.reconciliation('error');
       throw err;
     }
   }

@@ -11,20 +11,14 @@ import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
 import { SubmissionProgressStore } from './submission-progress.store';
 import { SubmissionProcessor } from './submission.processor';
+import { SubmissionPlanService } from './submission-plan.service';
 import { SubmissionService } from './submission.service';
 
 export interface SubmissionModuleOptions {
-  /**
-   * Where and as whom to call IdentityNow: `{ useValue: IdnConnection }` or a factory (main.ts resolves
-   * it from IDN_* or the embedded simulator).
-   */
   readonly connection: IdnProviderSource;
 }
 
-/**
- * The submission worker (ROLE=worker|all): `AppModule.forRoot(config, { workerModules:
- * [SubmissionModule.forRoot({ connection })] })`.
- */
+/** The submission worker (ROLE=worker|all), given to AppModule as one of its `workerModules`. */
 @Module({})
 export class SubmissionModule {
   static forRoot(options: SubmissionModuleOptions): DynamicModule {
@@ -52,6 +46,7 @@ export class SubmissionModule {
           useFactory: (redis: Redis, config: AppConfig) => new RequestRecordStore(redis, config),
         },
         ReconcilerService,
+        SubmissionPlanService,
         SubmissionService,
         SubmissionProcessor,
         IdentityNowMetricsBridge,

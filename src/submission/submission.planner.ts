@@ -9,33 +9,26 @@ import {
 } from '../access-request/access-request.types';
 import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS } from '../access-request/identitynow.rules';
 import type { RequestPair } from '../access-request/pairs';
+import type { SubmissionJobData } from '../queue/submission-job';
 
 /** One request the worker will send to IdentityNow, and the pairs it covers. */
 export interface PlannedRequest {
   readonly submissionId: string;
   readonly body: AccessRequestBody;
-  /** Fingerprints of the pairs this request covers, in body order. */
   readonly fingerprints: readonly string[];
 }
 
 export interface PlanContext {
   readonly trackingId: string;
   readonly requestType: RequestType;
-  /** Request-level clientMetadata of the accepted request (carries gatewayClientId). */
   readonly clientMetadata?: Metadata;
-  /**
-   * `requestedForWithRequestedItems` when the accepted request used that shape (it is the only shape
-   * that carries `accountSelection`), else `requestedFor` + `requestedItems`.
-   */
+  /** The accepted request's shape, kept: only `requestedForWithRequestedItems` carries accountSelection. */
   readonly shape: 'requestedFor' | 'perIdentity';
-  /**
-   * Submission id for plan index i. Default `${trackingId}-s${i}`: deterministic, so planning the same
-   * pairs again yields the same ids (reconciliation finds earlier submissions by these ids).
-   */
+  /** Deterministic by default, so re-planning yields the ids reconciliation searches for. */
   readonly submissionId?: (index: number) => string;
 }
 
-export const defaultSubmissionId = (trackingId: string, index: number): string => `${trackingId}-s${index}`;
+const defaultSubmissionId = (trackingId: string, index: number): string => `${trackingId}-s${index}`;
 
 type AnyItem = AccessItem | PerIdentityItem;
 
@@ -78,34 +71,18 @@ function tagItem<T extends AnyItem>(item: T, trackingId: string, submissionId: s
 }
 
 interface Group {
-  /** Identities in first-seen order. */
   readonly identities: string[];
-  /** Item variants in first-seen order (the same for every identity of the group). */
   readonly items: AnyItem[];
-  /** fingerprint per (identity, item index). */
   readonly pairs: Map<string, RequestPair[]>;
 }
 
 /**
- * Builds the fewest IdentityNow-valid requests that cover exactly `pairs` (the pairs of one accepted
- * request that survived de-duplication, in `expandPairs` order). Pure: no I/O, no clock.
- *
- * Rules (identitynow.md, "Rules IdentityNow enforces"):
- * - With any ENTITLEMENT in a request: at most 25 entitlements and at most 10 identities.
- * - REVOKE_ACCESS: one identity per request and at most one entitlement per request.
- *
- * Shapes:
- * - `requestedFor` input: identities whose remaining items are exactly the same share a request
- *   (`requestedFor` x `requestedItems` must be a full rectangle). Differences between identities only
- *   appear when some of their pairs were duplicates; we then send one request per distinct item set
- *   rather than switching to `requestedForWithRequestedItems`: that shape cannot carry `assignmentId`
- *   or `nativeIdentity`, is GRANT-only, and keeping the caller's shape keeps IdentityNow's trail
- *   (and its `existingRequests` answers) comparable to what the caller sent. Identity chunks (≤ 10)
- *   times entitlement chunks (≤ 25) is minimal for a rectangle; non-entitlement items ride along with
- *   the first entitlement chunk, which never costs an extra request.
- * - `perIdentity` input (`requestedForWithRequestedItems`, GRANT only, carries `accountSelection`):
- *   each identity keeps its own item list; identities are packed first-fit into requests of at most
- *   10 identities / 25 entitlements (no cap without entitlements).
+ * The fewest IdentityNow-valid requests covering exactly `pairs` (one request's survivors). Pure.
+ * `requestedFor`: identities with the same remaining items share a rectangle chunked to the caps; an
+ * item set of its own gets its own request rather than the other shape, which cannot carry
+ * assignmentId/nativeIdentity, is GRANT-only, and would make IdentityNow's trail differ from the
+ * caller's. `perIdentity`: identities packed first-fit under the caps. REVOKE: one identity and at
+ * most one entitlement per request. Other items ride with the first entitlement chunk (no extra call).
  */
 export function planSubmissions(pairs: readonly RequestPair[], ctx: PlanContext): PlannedRequest[] {
   if (pairs.length === 0) return [];
@@ -168,7 +145,6 @@ function groupByItemSet(pairs: readonly RequestPair[]): Group[] {
   return [...groups.values()];
 }
 
-/** GRANT / MODIFY with `requestedFor`: one rectangle per distinct item set, chunked to the caps. */
 function planRectangles(pairs: readonly RequestPair[]): RawRequest[] {
   const out: RawRequest[] = [];
   for (const g of groupByItemSet(pairs)) {
@@ -205,7 +181,6 @@ function planRectangles(pairs: readonly RequestPair[]): RawRequest[] {
   return out;
 }
 
-/** REVOKE: per identity, at most one entitlement per request; other items ride with the first. */
 function planRevoke(pairs: readonly RequestPair[]): RawRequest[] {
   const perIdentity = new Map<string, RequestPair[]>();
   for (const p of pairs) {
@@ -237,7 +212,6 @@ interface Bin {
   entitlements: number;
 }
 
-/** `requestedForWithRequestedItems`: per-identity item lists packed first-fit under the caps. */
 function planPerIdentity(pairs: readonly RequestPair[]): RawRequest[] {
   const perIdentity = new Map<string, RequestPair[]>();
   for (const p of pairs) {
@@ -281,4 +255,16 @@ function planPerIdentity(pairs: readonly RequestPair[]): RawRequest[] {
       return { requestType: 'GRANT_ACCESS', requestedForWithRequestedItems: targets, ...withMeta(ctx) };
     },
   }));
+}
+
+/** The plan context of an accepted request; `submissionId` re-plans what is left under that id. */
+export function planContextOf(data: SubmissionJobData, submissionId?: string): PlanContext {
+  const r = data.request;
+  return {
+    trackingId: data.trackingId,
+    requestType: r.requestType,
+    ...(r.clientMetadata === undefined ? {} : { clientMetadata: r.clientMetadata }),
+    shape: r.requestedForWithRequestedItems !== undefined ? 'perIdentity' : 'requestedFor',
+    ...(submissionId === undefined ? {} : { submissionId: () => submissionId }),
+  };
 }

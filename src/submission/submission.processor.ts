@@ -7,6 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Job, type MinimalJob, Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { withTimeout } from '../common/with-timeout';
 import { bullConnection } from '../redis/redis.connections';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -17,50 +18,25 @@ import { ReadinessService } from '../ops/readiness.service';
 import { SUBMISSION_BACKOFF_TYPE, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
 import type { RequestRecord } from '../access-request/request-record';
 import { fullJitterDelay } from './backoff';
-import {
-  InvalidJobError,
-  RateLimitedSignal,
-  SubmissionFailedError,
-  SubmissionService,
-} from './submission.service';
+import { InvalidJobError, RateLimitedSignal, SubmissionFailedError } from './submission.errors';
+import { SubmissionService } from './submission.service';
 
-/**
- * A job whose worker keeps dying is failed after this many stalls (and recorded as such), instead of
- * looping forever.
- */
-export const WORKER_MAX_STALLED_COUNT = 3;
+/** Then a job whose worker keeps dying is failed (and recorded) instead of looping forever. */
+const WORKER_MAX_STALLED_COUNT = 3;
 
-/**
- * BullMQ honours a manual rate limit (queue.rateLimit + RateLimitError) only when the worker has a
- * limiter configured. This one never limits by itself: the real budget is the sliding window in
- * identitynow/rate-limiter.service.ts, which counts every call (BullMQ's limiter counts job starts in
- * fixed windows); it only switches the manual pause on.
- */
+// BullMQ honours queue.rateLimit() only with a limiter configured; this one never limits (the budget
+// is the IdentityNow rate limiter's, which counts every call, not job starts).
 const NEVER_LIMITING = { max: 1_000_000_000, duration: 1_000 };
+const ABORTED_CLOSE_WAIT_MS = 2_000;
 
-/**
- * The BullMQ consumer of the `submissions` queue: thin, it delegates each attempt to
- * SubmissionService and turns its outcomes into BullMQ semantics (retry with full-jitter backoff, a
- * queue-wide pause without using an attempt on 429, unrecoverable failure).
- *
- * Why not `@Processor()` + `WorkerHost`: the decorator's worker options are static (fixed when the
- * class is defined), but concurrency, backoff cap and lock duration come from the validated config;
- * and with ROLE=all the Nest explorer would reuse the API's queue connection (fail-fast,
- * maxRetriesPerRequest 1) for the worker's blocking connection, which BullMQ refuses. So the worker
- * is built here, with its own connections from REDIS_URL.
- *
- * Locks: lockDuration (WORKER_LOCK_DURATION_MS, default 30 s) is renewed every half of it while the
- * process lives, far above one IdentityNow call (IDN_TIMEOUT_MS), so a healthy job never loses its
- * lock. The stalled check runs every half lock too, so a job of a `kill -9`ed process is back in the
- * queue within ~1.5 lock durations, and its next attempt reconciles the in-flight submission before
- * sending anything again.
- */
+// The BullMQ consumer: each attempt's outcome in BullMQ terms. Why it is not a `@Processor()`, and
+// its locks: see docs/architecture.md, "Worker: dedupe, rate limit, never twice".
 @Injectable()
 export class SubmissionProcessor
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger('SubmissionProcessor');
-  private _worker: Worker<SubmissionJobData, RequestRecord> | undefined;
+  private worker: Worker<SubmissionJobData, RequestRecord> | undefined;
   private queue: Queue | undefined;
   private running: Promise<void> | undefined;
 
@@ -71,11 +47,6 @@ export class SubmissionProcessor
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly log: PinoLogger,
   ) {}
-
-  get worker(): Worker<SubmissionJobData, RequestRecord> {
-    if (this._worker === undefined) throw new Error('the submission worker has not been started');
-    return this._worker;
-  }
 
   onApplicationBootstrap(): void {
     const { concurrency, backoffBaseMs, backoffMaxMs, lockDurationMs } = this.config.submission;
@@ -108,7 +79,7 @@ export class SubmissionProcessor
         },
       },
     );
-    this._worker = worker;
+    this.worker = worker;
     worker.on('error', (err) => {
       this.logger.warn(`worker: ${err.message}`);
     });
@@ -134,7 +105,6 @@ export class SubmissionProcessor
     });
   }
 
-  /** One attempt, observed: one log line and one duration sample per attempt, pair outcomes once. */
   async process(job: Job<SubmissionJobData>, token?: string, signal?: AbortSignal): Promise<RequestRecord> {
     const log = jobLogger(this.log, job.data, { jobAttempt: job.attemptsMade + 1 });
     const started = performance.now();
@@ -196,8 +166,7 @@ export class SubmissionProcessor
       });
     } catch (err) {
       if (err instanceof RateLimitedSignal) {
-        // Every worker of the queue, in every process, stops taking jobs until Retry-After has
-        // passed; this job goes back to wait without using an attempt.
+        // Every worker in every process pauses for Retry-After; the job waits without using an attempt.
         await this.queue?.rateLimit(Math.max(1, err.retryAfterMs));
         throw new RateLimitError();
       }
@@ -222,30 +191,17 @@ export class SubmissionProcessor
     }
   }
 
-  /**
-   * SIGTERM: stop taking jobs and let in-flight ones finish, for at most SHUTDOWN_GRACE_MS. After that,
-   * in-flight calls are aborted; their jobs keep the in-flight mark and are taken over (stalled) and
-   * reconciled by another worker, so nothing is lost or sent twice.
-   */
+  // SIGTERM: in-flight jobs get SHUTDOWN_GRACE_MS, then their calls are aborted; the in-flight mark
+  // makes whoever takes a job over reconcile before sending.
   async beforeApplicationShutdown(): Promise<void> {
-    const worker = this._worker;
+    const worker = this.worker;
     if (worker === undefined) return;
     const grace = this.config.submission.shutdownGraceMs;
     const closed = worker.close().then(() => true);
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      closed,
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(false);
-        }, grace);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!inTime) {
+    if (!(await withTimeout(closed, grace, () => false))) {
       this.logger.warn(`in-flight submissions did not finish within ${grace} ms; aborting them`);
       worker.cancelAllJobs('shutdown: grace period over');
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+      await withTimeout(closed, ABORTED_CLOSE_WAIT_MS, () => false);
     }
     await this.running;
   }

@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.tokens';
 import { redisKey } from '../redis/redis.keys';
 import type { RequestRecord } from '../access-request/request-record';
 
-/**
- * A request's status, written by the worker as it progresses and read by the API. Kept at least as
- * long as the dedupe window, so a DUPLICATE can always name a holder whose status still exists.
- */
+/** At least the dedupe window, so a DUPLICATE always names a holder whose status still exists. */
+export function recordRetentionSeconds(config: AppConfig): number {
+  return Math.max(config.submission.dedupeWindowSeconds, 86_400);
+}
+
 @Injectable()
 export class RequestRecordStore {
   private readonly prefix: string;
@@ -20,10 +21,10 @@ export class RequestRecordStore {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.prefix = config.redis.prefix;
-    this.ttlSeconds = Math.max(config.submission.dedupeWindowSeconds, 86_400);
+    this.ttlSeconds = recordRetentionSeconds(config);
   }
 
-  key(trackingId: string): string {
+  private key(trackingId: string): string {
     return redisKey(this.prefix, 'request', trackingId);
   }
 
@@ -34,5 +35,10 @@ export class RequestRecordStore {
 
   async put(record: RequestRecord): Promise<void> {
     await this.redis.set(this.key(record.trackingId), JSON.stringify(record), 'EX', this.ttlSeconds);
+  }
+
+  /** Adds the record's write to a MULTI another store builds. */
+  putIn(tx: ChainableCommander, record: RequestRecord): ChainableCommander {
+    return tx.set(this.key(record.trackingId), JSON.stringify(record), 'EX', this.ttlSeconds);
   }
 }

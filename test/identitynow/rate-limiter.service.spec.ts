@@ -143,6 +143,21 @@ describe('RateLimiterService (real Redis, two instances on two connections = two
     expect(await a.zscore(one.windowKey, after.id)).toBeNull();
   });
 
+  it('used() counts the calls in the current window, in flight or finished, for every instance', async () => {
+    const cfg = config('{rl6}', 10, 300);
+    const one = new RateLimiterService(cfg, a);
+    const two = new RateLimiterService(cfg, b);
+    expect(await two.used()).toBe(0);
+    const g = await one.acquire();
+    await one.acquire();
+    expect(await two.used()).toBe(2);
+    await one.complete(g);
+    expect(await two.used()).toBe(2);
+    // A call that finished longer than a window ago no longer counts.
+    await a.zadd(one.windowKey, 'XX', 0, g.id);
+    expect(await one.used()).toBe(1);
+  });
+
   it('writes only keys under QUEUE_PREFIX and recovers when Redis forgot its scripts', async () => {
     const cfg = config('{rl4}', 5, 1000);
     const l = new RateLimiterService(cfg, a);
