@@ -1,6 +1,13 @@
+import {
+  MAX_IDENTITIES,
+  MAX_ITEMS,
+  MAX_METADATA_ENTRIES,
+  MAX_STRING_LENGTH,
+  MAX_TEXT_LENGTH,
+} from './access-request.limits';
 import { ITEM_TYPES, REQUEST_TYPES } from './access-request.types';
-import { MAX_IDENTITIES, MAX_ITEMS, type AccessRequestDto } from './dto/access-request.dto';
-import { MAX_METADATA_ENTRIES, parseIsoDateTimeMs } from './dto/validators';
+import type { AccessRequestDto } from './dto/access-request.dto';
+import { parseIsoDateTimeMs } from './dto/validators';
 
 /**
  * A cheap, conservative pre-check for the request shape almost every caller sends (requestedFor +
@@ -45,8 +52,8 @@ export function isCommonValidShape(body: unknown): body is AccessRequestDto {
 const REQUEST_TYPE_SET: ReadonlySet<string> = new Set(REQUEST_TYPES);
 const ITEM_TYPE_SET: ReadonlySet<string> = new Set(ITEM_TYPES);
 
-/** IsNonBlankString (validators.ts): default 255, comments 4000. */
-const nonBlank = (v: unknown, max: number): boolean =>
+/** IsNonBlankString (validators.ts). */
+const nonBlank = (v: unknown, max = MAX_STRING_LENGTH): boolean =>
   typeof v === 'string' && v.length <= max && v.trim().length > 0;
 
 const isDateTime = (v: unknown): boolean => typeof v === 'string' && parseIsoDateTimeMs(v) !== undefined;
@@ -61,7 +68,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function isIdentityList(v: unknown): boolean {
   if (!Array.isArray(v) || v.length < 1 || v.length > MAX_IDENTITIES) return false;
-  for (let i = 0; i < v.length; i++) if (!nonBlank(v[i], 255)) return false;
+  for (let i = 0; i < v.length; i++) if (!nonBlank(v[i])) return false;
   return true;
 }
 
@@ -83,11 +90,11 @@ function isItem(item: unknown): boolean {
         hasType = true;
         break;
       case 'id':
-        if (!nonBlank(v, 255)) return false;
+        if (!nonBlank(v)) return false;
         hasId = true;
         break;
       case 'comment':
-        if (!nonBlank(v, 4000)) return false;
+        if (!nonBlank(v, MAX_TEXT_LENGTH)) return false;
         break;
       case 'clientMetadata':
         if (!isMetadata(v)) return false;
@@ -98,7 +105,7 @@ function isItem(item: unknown): boolean {
         break;
       case 'assignmentId':
       case 'nativeIdentity':
-        if (!nonBlank(v, 255)) return false;
+        if (!nonBlank(v)) return false;
         break;
       default:
         return false;
@@ -120,13 +127,13 @@ function isMetadata(v: unknown): boolean {
     if (
       n > MAX_METADATA_ENTRIES ||
       key.length === 0 ||
-      key.length > 255 ||
+      key.length > MAX_STRING_LENGTH ||
       key in Object.prototype ||
       key === 'prototype'
     )
       return false;
     const value = v[key];
-    if (typeof value !== 'string' || value.length > 4000) return false;
+    if (typeof value !== 'string' || value.length > MAX_TEXT_LENGTH) return false;
   }
   return true;
 }

@@ -1,12 +1,7 @@
 import type { AccessRequestDto } from './dto/access-request.dto';
 import { RESERVED_METADATA_PREFIX, type Metadata } from './access-request.types';
 import { parseIsoDateTimeMs } from './dto/validators';
-
-/** IdentityNow's caps when any item is an ENTITLEMENT (identitynow.md, "Rules IdentityNow enforces"). */
-export const MAX_ENTITLEMENTS = 25;
-export const MAX_IDENTITIES_WITH_ENTITLEMENTS = 10;
-/** Gateway-side bound on identities x items, so one request cannot become millions of pairs. */
-export const MAX_PAIRS = 10_000;
+import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS, MAX_PAIRS } from './access-request.limits';
 
 export interface RuleOptions {
   readonly now: Date;

@@ -1,4 +1,5 @@
 import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import { MAX_METADATA_ENTRIES, MAX_STRING_LENGTH, MAX_TEXT_LENGTH } from '../access-request.limits';
 
 /**
  * IdentityNow takes ISO-8601 date-times; we insist on an explicit time and offset so that "when" is
@@ -89,7 +90,7 @@ export function IsIsoDateTimeWithOffset(options?: ValidationOptions): PropertyDe
 
 /** A string with at least one non-blank character: IdentityNow rejects empty strings; omit the field. */
 export function IsNonBlankString(options?: ValidationOptions & { maxLength?: number }): PropertyDecorator {
-  const maxLength = options?.maxLength ?? 255;
+  const maxLength = options?.maxLength ?? MAX_STRING_LENGTH;
   return (target, propertyName) => {
     registerDecorator({
       name: 'isNonBlankString',
@@ -128,8 +129,6 @@ export function IsClientMetadata(options?: ValidationOptions): PropertyDecorator
   };
 }
 
-export const MAX_METADATA_ENTRIES = 64;
-
 function describeMetadataProblem(property: string, value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return `${property} must be an object mapping strings to strings`;
@@ -139,9 +138,10 @@ function describeMetadataProblem(property: string, value: unknown): string | und
     return `${property} may have at most ${MAX_METADATA_ENTRIES} entries`;
   }
   for (const [key, v] of entries) {
-    if (key.length === 0 || key.length > 255) return `${property} keys must be 1 to 255 characters`;
+    if (key.length === 0 || key.length > MAX_STRING_LENGTH)
+      return `${property} keys must be 1 to ${MAX_STRING_LENGTH} characters`;
     if (typeof v !== 'string') return `${property}.${key} must be a string`;
-    if (v.length > 4000) return `${property}.${key} must be at most 4000 characters`;
+    if (v.length > MAX_TEXT_LENGTH) return `${property}.${key} must be at most ${MAX_TEXT_LENGTH} characters`;
   }
   return undefined;
 }
