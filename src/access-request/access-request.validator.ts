@@ -60,7 +60,7 @@ function checkRulesAndNormalise(dto: AccessRequestDto, opts: RuleOptions): Valid
 // class-transformer walks plain maps (clientMetadata) key by key and breaks on these names.
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Nesting bombs and prototype-ish keys, found before class-transformer walks the body. */
+/** Nesting bombs, prototype-ish keys and arrays in arrays, found before class-transformer walks the body. */
 function structuralProblem(value: unknown, path: string, budget: number): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   if (budget === 0) return `the request body is nested deeper than ${MAX_DEPTH} levels`;
@@ -68,6 +68,8 @@ function structuralProblem(value: unknown, path: string, budget: number): string
   for (const [k, v] of Object.entries(value)) {
     const here = isArray ? `${path}[${k}]` : path === '' ? k : `${path}.${k}`;
     if (!isArray && FORBIDDEN_KEYS.has(k)) return `${here}: "${k}" is not allowed as a key`;
+    // ValidateNested takes an array element that is itself an array as a list of items, which no field is.
+    if (isArray && Array.isArray(v)) return `${here} must not be an array`;
     const problem = structuralProblem(v, here, budget - 1);
     if (problem !== undefined) return problem;
   }

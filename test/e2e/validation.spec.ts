@@ -66,6 +66,11 @@ const cases: { rule: string; body: unknown; message: string | RegExp }[] = [
     message: /^requestedItems\[0\]/,
   },
   {
+    rule: 'item is not an array',
+    body: { ...grant(), requestedItems: [[]] },
+    message: 'requestedItems[0] must not be an array',
+  },
+  {
     rule: 'item type enum',
     body: withItem(grant, { type: 'GROUP' }),
     message: 'requestedItems[0].type must be one of ACCESS_PROFILE, ROLE, ENTITLEMENT',
