@@ -19,22 +19,19 @@ import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
 
-/** A valid body nests 9 levels (requestedForWithRequestedItems…accounts[i]); this stops recursion bombs before class-transformer walks them. */
+/** A valid body nests 9 levels (requestedForWithRequestedItems…accounts[i]); deeper is a recursion bomb. */
 const MAX_DEPTH = 10;
 
 /**
- * The single validator used by the HTTP edge and by the worker's planner tests: shape (class-validator
- * on the DTOs, unknown fields rejected), then IdentityNow's cross-field rules, then normalisation into
- * the plain body that is queued (dates in UTC `Z`, ids trimmed, nulls dropped).
+ * The one validator of the HTTP edge and the worker: shape (DTOs, unknown fields refused), IdentityNow's
+ * cross-field rules, then normalisation into the queued body (dates in UTC `Z`, ids trimmed, nulls dropped).
  */
 export function validateAccessRequest(body: unknown, opts: RuleOptions): ValidationResult {
-  // The common shape skips class-transformer/class-validator (see access-request.fast-path.ts); the
-  // rules and the normalisation below are the same code either way.
   if (isCommonValidShape(body)) return checkRulesAndNormalise(body, opts);
   return validateWithDtos(body, opts);
 }
 
-/** The reference path: DTO shape checks for every body. Exported for the fast path's equivalence test. */
+/** The reference path, DTO shape checks for every body; exported for the fast path's equivalence test. */
 export function validateWithDtos(body: unknown, opts: RuleOptions): ValidationResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, messages: ['the request body must be a JSON object (an IdentityNow AccessRequest)'] };
@@ -47,8 +44,11 @@ export function validateWithDtos(body: unknown, opts: RuleOptions): ValidationRe
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
   });
-  if (errors.length > 0) return { ok: false, messages: flattenErrors(errors, '') };
-  return checkRulesAndNormalise(dto, opts);
+  if (errors.length === 0) return checkRulesAndNormalise(dto, opts);
+  const malformed = new Set<string>();
+  const shape = flattenErrors(errors, '', malformed);
+  // The rules still judge the well-formed parts, so one answer lists every broken rule.
+  return { ok: false, messages: [...new Set([...shape, ...checkIdentityNowRules(dto, opts, malformed)])] };
 }
 
 function checkRulesAndNormalise(dto: AccessRequestDto, opts: RuleOptions): ValidationResult {
@@ -76,7 +76,12 @@ function structuralProblem(value: unknown, path: string, budget: number): string
   return undefined;
 }
 
-function flattenErrors(errors: readonly ValidationError[], parentPath: string): string[] {
+/** Messages naming each whole path; every path with a failed constraint is added to `malformed`. */
+function flattenErrors(
+  errors: readonly ValidationError[],
+  parentPath: string,
+  malformed: Set<string>,
+): string[] {
   const out: string[] = [];
   for (const e of errors) {
     const isIndex = /^\d+$/.test(e.property);
@@ -88,8 +93,10 @@ function flattenErrors(errors: readonly ValidationError[], parentPath: string): 
           : `${parentPath}.${e.property}`;
     for (const [rule, message] of Object.entries(e.constraints ?? {})) {
       out.push(rewrite(rule, message, e.property, path));
+      malformed.add(path);
     }
-    if (e.children !== undefined && e.children.length > 0) out.push(...flattenErrors(e.children, path));
+    if (e.children !== undefined && e.children.length > 0)
+      out.push(...flattenErrors(e.children, path, malformed));
   }
   return out;
 }
