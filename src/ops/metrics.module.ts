@@ -3,7 +3,8 @@ import { Global, Inject, Injectable, Module, type OnApplicationBootstrap } from 
 import { ModuleRef } from '@nestjs/core';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
 import { MetricsController } from './metrics.controller';
-import { MetricsService, type JobCountSource } from './metrics.service';
+import { MetricsService } from './metrics.service';
+import type { JobCountSource } from './scrape.collectors';
 
 /**
  * Counts the submissions queue at scrape time in whichever role registered it (the API registers
