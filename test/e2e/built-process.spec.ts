@@ -13,7 +13,12 @@ describe('built gateway process (ROLE=api)', () => {
   let gw: GatewayProcess;
   beforeAll(async () => {
     redis = await startRedis();
-    gw = await startGatewayProcess({ ROLE: 'api', REDIS_URL: redis.url, QUEUE_PREFIX: 'built' });
+    gw = await startGatewayProcess({
+      ROLE: 'api',
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: 'built',
+      LOG_LEVEL: 'info',
+    });
   });
   afterAll(async () => {
     await gw.stop('SIGKILL');
@@ -73,5 +78,14 @@ describe('built gateway process (ROLE=api)', () => {
 
   it('exits 0 on SIGTERM', async () => {
     expect(await gw.stop('SIGTERM')).toBe(0);
+  });
+
+  it('logs JSON lines (only `npm start` makes them human-readable)', () => {
+    const lines = gw
+      .output()
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines) expect(JSON.parse(line), line).toHaveProperty('level');
   });
 });

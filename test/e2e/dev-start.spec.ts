@@ -7,7 +7,8 @@ import { freePort } from '../support/redis-server';
 /**
  * `npm start` on a machine where nothing answers on the Redis port: the dev launcher starts a private
  * redis-server, the gateway with its embedded simulator, and a request goes all the way to
- * SUBMITTED. (The probe port is a free one here, so the machine's own Redis is never involved.)
+ * SUBMITTED, with human-readable logs. (The probe port is a free one here, so the machine's own
+ * Redis is never involved.)
  */
 describe('npm start (scripts/dev-start.mjs)', () => {
   it('starts a private Redis when none answers, serves /docs, and submits a request to the embedded simulator', async () => {
@@ -66,5 +67,8 @@ describe('npm start (scripts/dev-start.mjs)', () => {
       expect(await exited).toBe(0);
     }
     expect(out).toContain('IDN_BASE_URL is unset: started the embedded IdentityNow simulator');
+    // pino-pretty lines (`[HH:MM:ss.mmm] LEVEL: message`), not the JSON dist/main.js writes.
+    expect(out).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: IDN_BASE_URL is unset: started the embedded/m);
+    expect(out).not.toMatch(/^\{/m);
   });
 });
