@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grant } from '../support/bodies';
+import { AUTH } from '../support/clients';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
 import { countJobs } from '../support/queue';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
@@ -28,7 +29,7 @@ describe('built gateway process (ROLE=api)', () => {
   const post = (body: unknown) =>
     fetch(`${gw.url}/v3/access-requests`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer dev-secret' },
+      headers: { 'content-type': 'application/json', authorization: AUTH },
       body: JSON.stringify(body),
     });
 

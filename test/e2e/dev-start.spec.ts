@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { grant } from '../support/bodies';
+import { AUTH } from '../support/clients';
 import { freePort } from '../support/redis-server';
+import { sleep } from '../support/time';
 
 /**
  * `npm start` on a machine where nothing answers on the Redis port: the dev launcher starts a private
@@ -40,13 +42,13 @@ describe('npm start (scripts/dev-start.mjs)', () => {
         } catch {
           // not up yet
         }
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       expect(out).toContain('started a private development redis-server');
       expect((await fetch(`${base}/docs`)).status).toBe(200);
       const accepted = await fetch(`${base}/v3/access-requests`, {
         method: 'POST',
-        headers: { authorization: 'Bearer dev-secret', 'content-type': 'application/json' },
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
         body: JSON.stringify(grant()),
       });
       expect(accepted.status).toBe(202);
@@ -54,9 +56,9 @@ describe('npm start (scripts/dev-start.mjs)', () => {
       let state = 'QUEUED';
       let body: { state: string; pairs: { outcome: string; accessRequestIds?: string[] }[] } | undefined;
       for (let i = 0; i < 100 && (state === 'QUEUED' || state === 'PROCESSING'); i++) {
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
         body = (await (
-          await fetch(`${base}${statusUrl}`, { headers: { authorization: 'Bearer dev-secret' } })
+          await fetch(`${base}${statusUrl}`, { headers: { authorization: AUTH } })
         ).json()) as typeof body;
         state = body?.state ?? state;
       }

@@ -1,8 +1,10 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlements, grant, ID1, ID2, identities, perIdentity, revoke, ROLE1 } from '../support/bodies';
-import { future, startGateway, texts, type TestGateway } from '../support/gateway';
+import { AUTH } from '../support/clients';
+import { startGateway, texts, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
+import { future } from '../support/time';
 
 type Body = Record<string, unknown>;
 const items = (b: Body): Body[] => b.requestedItems as Body[];
@@ -353,7 +355,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
   it.each(cases)('400: $rule', async ({ body, message }) => {
     const res = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .send(body as object);
     expect(res.status).toBe(400);
     expect(res.body.detailCode).toBe('400.1 Bad Request Content');
@@ -373,10 +375,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
         { type: 'ROLE', id: 'r2', startDate: future(1), comment: 'x' },
       ],
     };
-    const res = await request(gw.server)
-      .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
-      .send(body);
+    const res = await request(gw.server).post('/v3/access-requests').set('authorization', AUTH).send(body);
     expect(res.status).toBe(400);
     expect(texts(res.body)).toEqual([
       'requestedFor must contain exactly one identity for REVOKE_ACCESS (found 2)',
@@ -388,7 +387,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
   it.each(combined)('400 with shape and cross-field errors together: $name', async ({ body, messages }) => {
     const res = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .send(body as object);
     expect(res.status).toBe(400);
     expect(texts(res.body)).toEqual(messages);
@@ -402,7 +401,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
   it('400 for malformed JSON, 415 for another content type, 413 over the body limit, all ErrorResponseDto', async () => {
     const malformed = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .set('content-type', 'application/json')
       .send('{"requestedFor": [');
     expect(malformed.status).toBe(400);
@@ -410,7 +409,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
 
     const text = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .set('content-type', 'text/plain')
       .send('hello');
     expect(text.status).toBe(415);
@@ -419,16 +418,13 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
 
     const form = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .type('form')
       .send('requestedFor=x');
     expect(form.status).toBe(415);
 
     const huge = { ...grant(), clientMetadata: { note: 'x'.repeat(gw.config.http.bodyLimitBytes) } };
-    const large = await request(gw.server)
-      .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
-      .send(huge);
+    const large = await request(gw.server).post('/v3/access-requests').set('authorization', AUTH).send(huge);
     expect(large.status).toBe(413);
     expect(large.body.detailCode).toBe('413 Payload Too Large');
     expect(large.body.messages[0].text).toBe(
@@ -439,7 +435,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
   it('no stack traces or internals in error bodies', async () => {
     const res = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .set('content-type', 'application/json')
       .send('{');
     expect(JSON.stringify(res.body)).not.toMatch(/node_modules|at \w+ \(|\.js:\d+/);
