@@ -10,16 +10,9 @@ import type { AccessRequestDto } from './dto/access-request.dto';
 import { parseIsoDateTimeMs } from './dto/validators';
 
 /**
- * A cheap, conservative pre-check for the request shape almost every caller sends (requestedFor +
- * requestedItems, plain strings, no nulls, no unknown fields). It returns true only when the
- * class-validator DTOs (the source of truth, see dto/access-request.dto.ts) would certainly find no
- * shape error AND class-transformer would hand the rules exactly the same field values. Anything else
- * (nulls, requestedForWithRequestedItems, unknown or odd keys, wrong types) returns false and goes
- * through the DTO path, which also writes every error message. So it can only skip work, never change
- * a decision; test/unit/access-request-fast-path.spec.ts checks that property on random bodies.
- *
- * Why: plainToInstance + validateSync were the largest CPU cost on the accept path (docs/benchmarks.md).
- * Keep each bound here in step with the DTO decorators it mirrors.
+ * True only when the DTOs would find no shape error and hand the rules the same values, for the shape
+ * nearly every caller sends; all else takes the DTO path, so this only skips work (docs/benchmarks.md).
+ * Keep its bounds in step with the DTO decorators: access-request-fast-path.spec.ts proves them equal.
  */
 export function isCommonValidShape(body: unknown): body is AccessRequestDto {
   if (!isPlainObject(body)) return false;
@@ -52,16 +45,12 @@ export function isCommonValidShape(body: unknown): body is AccessRequestDto {
 const REQUEST_TYPE_SET: ReadonlySet<string> = new Set(REQUEST_TYPES);
 const ITEM_TYPE_SET: ReadonlySet<string> = new Set(ITEM_TYPES);
 
-/** IsNonBlankString (validators.ts). */
 const nonBlank = (v: unknown, max = MAX_STRING_LENGTH): boolean =>
   typeof v === 'string' && v.length <= max && v.trim().length > 0;
 
 const isDateTime = (v: unknown): boolean => typeof v === 'string' && parseIsoDateTimeMs(v) !== undefined;
 
-/**
- * Only objects JSON.parse makes: class-transformer treats other prototypes (and own `for…in`-visible
- * inherited keys) in ways this check does not model.
- */
+/** Only what JSON.parse makes: class-transformer treats other prototypes in ways not modelled here. */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
@@ -114,11 +103,7 @@ function isItem(item: unknown): boolean {
   return hasType && hasId;
 }
 
-/**
- * IsClientMetadata (validators.ts), minus keys the DTO path treats specially: `prototype` and
- * Object.prototype members (`constructor`, `__proto__`, `toString`…), which the validator's
- * structural check refuses or class-transformer silently drops when it copies the map.
- */
+/** Leaves prototype-named keys to the DTO path, which refuses them or lets class-transformer drop them. */
 function isMetadata(v: unknown): boolean {
   if (!isPlainObject(v)) return false;
   let n = 0;

@@ -1,15 +1,12 @@
-// IdentityNow's documented bounds and the gateway's own; the DTOs, the fast path and the rules read them here.
-
 export const MAX_STRING_LENGTH = 255;
-/** Comments and clientMetadata values. */
-export const MAX_TEXT_LENGTH = 4000;
+export const MAX_TEXT_LENGTH = 4000; // comments, clientMetadata values
 export const MAX_METADATA_ENTRIES = 64;
 
-/** IdentityNow's caps once any item is an ENTITLEMENT. */
+// IdentityNow's caps once any item is an ENTITLEMENT.
 export const MAX_ENTITLEMENTS = 25;
 export const MAX_IDENTITIES_WITH_ENTITLEMENTS = 10;
 
-/** Gateway-side: IdentityNow sets no cap for roles, but identities x items must not become millions of pairs. */
+// The gateway's own: identities x items must not become millions of pairs.
 export const MAX_IDENTITIES = 1000;
 export const MAX_ITEMS = 1000;
 export const MAX_PAIRS = 10_000;

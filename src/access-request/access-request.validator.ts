@@ -22,10 +22,7 @@ export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: fa
 /** A valid body nests 9 levels (requestedForWithRequestedItems…accounts[i]); deeper is a recursion bomb. */
 const MAX_DEPTH = 10;
 
-/**
- * The one validator of the HTTP edge and the worker: shape (DTOs, unknown fields refused), IdentityNow's
- * cross-field rules, then normalisation into the queued body (dates in UTC `Z`, ids trimmed, nulls dropped).
- */
+/** The one validator of the edge and the worker (docs/architecture.md, Validation). */
 export function validateAccessRequest(body: unknown, opts: RuleOptions): ValidationResult {
   if (isCommonValidShape(body)) return checkRulesAndNormalise(body, opts);
   return validateWithDtos(body, opts);
@@ -76,7 +73,7 @@ function structuralProblem(value: unknown, path: string, budget: number): string
   return undefined;
 }
 
-/** Messages naming each whole path; every path with a failed constraint is added to `malformed`. */
+/** Every path with a failed constraint is also added to `malformed`. */
 function flattenErrors(
   errors: readonly ValidationError[],
   parentPath: string,
@@ -113,7 +110,6 @@ function rewrite(rule: string, message: string, property: string, path: string):
   return `${path}: ${message}`;
 }
 
-/** Only called on validated dates; the same instant `new Date(v)` gives, without re-parsing the string. */
 const utc = (v: string | undefined): string | undefined =>
   v === undefined ? undefined : new Date(parseIsoDateTimeMs(v) ?? v).toISOString();
 
@@ -121,7 +117,6 @@ function meta(m: Metadata | undefined): Metadata | undefined {
   return m === undefined ? undefined : { ...m };
 }
 
-/** Absent optional fields stay absent in job data (and upstream), instead of `undefined`. */
 function dropUndefined<T extends object>(o: T): T {
   // A loop rather than entries/filter/fromEntries: this runs for every item of every request.
   const out: Record<string, unknown> = {};

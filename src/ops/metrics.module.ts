@@ -6,10 +6,7 @@ import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 import type { JobCountSource } from './scrape.collectors';
 
-/**
- * Counts the submissions queue at scrape time in whichever role registered it (the API registers
- * it for its producer). A worker that registers it differently can call `watchQueue` itself.
- */
+/** Counts the submissions queue at scrape time in whichever role registered it. */
 @Injectable()
 export class QueueMetricsBinder implements OnApplicationBootstrap {
   constructor(
@@ -22,13 +19,12 @@ export class QueueMetricsBinder implements OnApplicationBootstrap {
     try {
       queue = this.moduleRef.get<JobCountSource>(getQueueToken(SUBMISSION_QUEUE), { strict: false });
     } catch {
-      // Not registered in this role: nothing to count here.
+      // Not registered in this role.
     }
     if (queue !== undefined) this.metrics.watchQueue(SUBMISSION_QUEUE, queue);
   }
 }
 
-/** Global: any feature injects `MetricsService` without importing anything. */
 @Global()
 @Module({
   controllers: [MetricsController],

@@ -11,18 +11,16 @@ export const QUEUE_STATES = [
   'prioritized',
 ] as const;
 
-/** Anything that can count a queue's jobs (a BullMQ `Queue` fits). */
 export interface JobCountSource {
   getJobCounts(...states: string[]): Promise<Record<string, number>>;
 }
 
-/** How much of the global IdentityNow call budget the current sliding window has used. */
 export interface RateLimitBudget {
   readonly used: number;
   readonly max: number;
 }
 
-/** A slow or unreachable Redis must not hang a scrape. */
+// A slow or unreachable Redis must not hang a scrape.
 const PROBE_TIMEOUT_MS = 1_000;
 
 /** The metrics read from Redis when Prometheus scrapes, rather than counted as things happen. */

@@ -11,9 +11,6 @@ import {
 import { MAX_ACCOUNT_REFS, MAX_IDENTITIES, MAX_ITEMS, MAX_TEXT_LENGTH } from '../access-request.limits';
 import { IsClientMetadata, IsIsoDateTimeWithOffset, IsNonBlankString } from './validators';
 
-// IdentityNow v3 `AccessRequest`, so SDK-built apps send the gateway the same body. Shape only:
-// cross-field rules live in identitynow.rules.ts.
-
 /** Absent is fine, null is refused (IdentityNow's schema has no null here; IsOptional would pass it). */
 const IfPresent = (): PropertyDecorator => ValidateIf((_o: object, value: unknown) => value !== undefined);
 
