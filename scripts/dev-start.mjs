@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // `npm start`: the one-command development start. Builds, makes sure Redis is there (starting a
 // private redis-server when nothing answers on 127.0.0.1:6379 and the binary exists), then runs the
-// gateway with ROLE=all. With no IDN_BASE_URL the gateway starts its embedded IdentityNow simulator.
+// gateway with ROLE=all, its JSON log lines made human-readable by pino-pretty. With no IDN_BASE_URL
+// the gateway starts its embedded IdentityNow simulator.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -102,10 +104,31 @@ async function ensureRedis(env) {
     `started a private development redis-server on 127.0.0.1:${port} (data in ${dir}; stopped with the gateway)`,
   );
   env.REDIS_URL = `redis://127.0.0.1:${port}`;
-  return () => {
-    proc.kill('SIGTERM');
-    setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500).unref();
-  };
+  return () =>
+    new Promise((resolve) => {
+      const removeData = () => {
+        rmSync(dir, { recursive: true, force: true });
+        resolve();
+      };
+      if (proc.exitCode !== null || proc.signalCode !== null) return removeData();
+      proc.once('exit', removeData);
+      proc.kill('SIGTERM');
+    });
+}
+
+// The gateway always writes JSON (what production ships to a log pipeline); only this launcher prettifies.
+function prettyPrinter() {
+  try {
+    const { prettyFactory } = require('pino-pretty');
+    return prettyFactory({
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,service,role',
+      singleLine: true,
+    });
+  } catch {
+    log('pino-pretty is not installed (npm ci without dev dependencies?): logs stay JSON');
+    return (line) => `${line}\n`;
+  }
 }
 
 const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
@@ -113,9 +136,21 @@ delete env.DEV_START_REDIS_PROBE_PORT;
 delete env.DEV_START_SKIP_BUILD;
 if (!SKIP_BUILD) build();
 const stopRedis = await ensureRedis(env);
-const gateway = spawn(process.execPath, [join(root, 'dist/main.js')], { cwd: root, env, stdio: 'inherit' });
+const gateway = spawn(process.execPath, [join(root, 'dist/main.js')], {
+  cwd: root,
+  env,
+  stdio: ['inherit', 'pipe', 'inherit'],
+});
+const pretty = prettyPrinter();
+const lines = createInterface({ input: gateway.stdout, crlfDelay: Infinity });
+lines.on('line', (line) => {
+  const text = pretty(line);
+  if (text) process.stdout.write(text);
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => gateway.kill(sig));
-gateway.on('exit', (code, signal) => {
-  stopRedis?.();
-  process.exit(code ?? (signal ? 0 : 1));
+const outputDone = new Promise((resolve) => lines.once('close', resolve));
+gateway.on('exit', async (code, signal) => {
+  await outputDone;
+  await stopRedis?.();
+  process.stdout.write('', () => process.exit(code ?? (signal ? 0 : 1)));
 });

@@ -1,18 +1,18 @@
+import {
+  MAX_IDENTITIES,
+  MAX_ITEMS,
+  MAX_METADATA_ENTRIES,
+  MAX_STRING_LENGTH,
+  MAX_TEXT_LENGTH,
+} from './access-request.limits';
 import { ITEM_TYPES, REQUEST_TYPES } from './access-request.types';
-import { MAX_IDENTITIES, MAX_ITEMS, type AccessRequestDto } from './dto/access-request.dto';
-import { MAX_METADATA_ENTRIES, parseIsoDateTimeMs } from './dto/validators';
+import type { AccessRequestDto } from './dto/access-request.dto';
+import { parseIsoDateTimeMs } from './dto/validators';
 
 /**
- * A cheap, conservative pre-check for the request shape almost every caller sends (requestedFor +
- * requestedItems, plain strings, no nulls, no unknown fields). It returns true only when the
- * class-validator DTOs (the source of truth, see dto/access-request.dto.ts) would certainly find no
- * shape error AND class-transformer would hand the rules exactly the same field values. Anything else
- * (nulls, requestedForWithRequestedItems, unknown or odd keys, wrong types) returns false and goes
- * through the DTO path, which also writes every error message. So it can only skip work, never change
- * a decision; test/unit/access-request-fast-path.spec.ts checks that property on random bodies.
- *
- * Why: plainToInstance + validateSync were the largest CPU cost on the accept path (docs/benchmarks.md).
- * Keep each bound here in step with the DTO decorators it mirrors.
+ * True only when the DTOs would find no shape error and hand the rules the same values, for the shape
+ * nearly every caller sends; all else takes the DTO path, so this only skips work (docs/benchmarks.md).
+ * Keep its bounds in step with the DTO decorators: access-request-fast-path.spec.ts proves them equal.
  */
 export function isCommonValidShape(body: unknown): body is AccessRequestDto {
   if (!isPlainObject(body)) return false;
@@ -45,23 +45,19 @@ export function isCommonValidShape(body: unknown): body is AccessRequestDto {
 const REQUEST_TYPE_SET: ReadonlySet<string> = new Set(REQUEST_TYPES);
 const ITEM_TYPE_SET: ReadonlySet<string> = new Set(ITEM_TYPES);
 
-/** IsNonBlankString (validators.ts): default 255, comments 4000. */
-const nonBlank = (v: unknown, max: number): boolean =>
+const nonBlank = (v: unknown, max = MAX_STRING_LENGTH): boolean =>
   typeof v === 'string' && v.length <= max && v.trim().length > 0;
 
 const isDateTime = (v: unknown): boolean => typeof v === 'string' && parseIsoDateTimeMs(v) !== undefined;
 
-/**
- * Only objects JSON.parse makes: class-transformer treats other prototypes (and own `for…in`-visible
- * inherited keys) in ways this check does not model.
- */
+/** Only what JSON.parse makes: class-transformer treats other prototypes in ways not modelled here. */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 function isIdentityList(v: unknown): boolean {
   if (!Array.isArray(v) || v.length < 1 || v.length > MAX_IDENTITIES) return false;
-  for (let i = 0; i < v.length; i++) if (!nonBlank(v[i], 255)) return false;
+  for (let i = 0; i < v.length; i++) if (!nonBlank(v[i])) return false;
   return true;
 }
 
@@ -83,11 +79,11 @@ function isItem(item: unknown): boolean {
         hasType = true;
         break;
       case 'id':
-        if (!nonBlank(v, 255)) return false;
+        if (!nonBlank(v)) return false;
         hasId = true;
         break;
       case 'comment':
-        if (!nonBlank(v, 4000)) return false;
+        if (!nonBlank(v, MAX_TEXT_LENGTH)) return false;
         break;
       case 'clientMetadata':
         if (!isMetadata(v)) return false;
@@ -98,7 +94,7 @@ function isItem(item: unknown): boolean {
         break;
       case 'assignmentId':
       case 'nativeIdentity':
-        if (!nonBlank(v, 255)) return false;
+        if (!nonBlank(v)) return false;
         break;
       default:
         return false;
@@ -107,11 +103,7 @@ function isItem(item: unknown): boolean {
   return hasType && hasId;
 }
 
-/**
- * IsClientMetadata (validators.ts), minus keys the DTO path treats specially: `prototype` and
- * Object.prototype members (`constructor`, `__proto__`, `toString`…), which the validator's
- * structural check refuses or class-transformer silently drops when it copies the map.
- */
+/** Leaves prototype-named keys to the DTO path, which refuses them or lets class-transformer drop them. */
 function isMetadata(v: unknown): boolean {
   if (!isPlainObject(v)) return false;
   let n = 0;
@@ -120,13 +112,13 @@ function isMetadata(v: unknown): boolean {
     if (
       n > MAX_METADATA_ENTRIES ||
       key.length === 0 ||
-      key.length > 255 ||
+      key.length > MAX_STRING_LENGTH ||
       key in Object.prototype ||
       key === 'prototype'
     )
       return false;
     const value = v[key];
-    if (typeof value !== 'string' || value.length > 4000) return false;
+    if (typeof value !== 'string' || value.length > MAX_TEXT_LENGTH) return false;
   }
   return true;
 }

@@ -1,8 +1,4 @@
-/**
- * Plain shapes of IdentityNow's v3 `AccessRequest` body as the gateway stores it in job data:
- * validated, dates normalised to UTC `Z`, gateway metadata added. No classes, no decorators, so the
- * worker can read them back from Redis without the HTTP edge.
- */
+// The queued (validated, normalised) body as plain shapes: the worker reads job data without the DTOs.
 export const REQUEST_TYPES = ['GRANT_ACCESS', 'REVOKE_ACCESS', 'MODIFY_ACCESS'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -47,7 +43,6 @@ export interface PerIdentityRequest {
   requestedItems: PerIdentityItem[];
 }
 
-/** Exactly one of the two shapes IdentityNow allows. */
 export type AccessRequestBody =
   | {
       requestType: RequestType;
@@ -64,7 +59,6 @@ export type AccessRequestBody =
       requestedForWithRequestedItems: PerIdentityRequest[];
     };
 
-/** Metadata keys the gateway owns (callers may not send keys starting with `gateway`). */
 export const GATEWAY_META = {
   clientId: 'gatewayClientId',
   trackingId: 'gatewayTrackingId',

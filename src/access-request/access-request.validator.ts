@@ -19,22 +19,16 @@ import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
 
-/** A valid body nests 9 levels (requestedForWithRequestedItems…accounts[i]); this stops recursion bombs before class-transformer walks them. */
+/** A valid body nests 9 levels (requestedForWithRequestedItems…accounts[i]); deeper is a recursion bomb. */
 const MAX_DEPTH = 10;
 
-/**
- * The single validator used by the HTTP edge and by the worker's planner tests: shape (class-validator
- * on the DTOs, unknown fields rejected), then IdentityNow's cross-field rules, then normalisation into
- * the plain body that is queued (dates in UTC `Z`, ids trimmed, nulls dropped).
- */
+/** The one validator of the edge and the worker (docs/architecture.md, Validation). */
 export function validateAccessRequest(body: unknown, opts: RuleOptions): ValidationResult {
-  // The common shape skips class-transformer/class-validator (see access-request.fast-path.ts); the
-  // rules and the normalisation below are the same code either way.
   if (isCommonValidShape(body)) return checkRulesAndNormalise(body, opts);
   return validateWithDtos(body, opts);
 }
 
-/** The reference path: DTO shape checks for every body. Exported for the fast path's equivalence test. */
+/** The reference path, DTO shape checks for every body; exported for the fast path's equivalence test. */
 export function validateWithDtos(body: unknown, opts: RuleOptions): ValidationResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, messages: ['the request body must be a JSON object (an IdentityNow AccessRequest)'] };
@@ -47,8 +41,11 @@ export function validateWithDtos(body: unknown, opts: RuleOptions): ValidationRe
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
   });
-  if (errors.length > 0) return { ok: false, messages: flattenErrors(errors, '') };
-  return checkRulesAndNormalise(dto, opts);
+  if (errors.length === 0) return checkRulesAndNormalise(dto, opts);
+  const malformed = new Set<string>();
+  const shape = flattenErrors(errors, '', malformed);
+  // The rules still judge the well-formed parts, so one answer lists every broken rule.
+  return { ok: false, messages: [...new Set([...shape, ...checkIdentityNowRules(dto, opts, malformed)])] };
 }
 
 function checkRulesAndNormalise(dto: AccessRequestDto, opts: RuleOptions): ValidationResult {
@@ -60,7 +57,7 @@ function checkRulesAndNormalise(dto: AccessRequestDto, opts: RuleOptions): Valid
 // class-transformer walks plain maps (clientMetadata) key by key and breaks on these names.
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Nesting bombs and prototype-ish keys, found before class-transformer walks the body. */
+/** Nesting bombs, prototype-ish keys and arrays in arrays, found before class-transformer walks the body. */
 function structuralProblem(value: unknown, path: string, budget: number): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   if (budget === 0) return `the request body is nested deeper than ${MAX_DEPTH} levels`;
@@ -68,13 +65,20 @@ function structuralProblem(value: unknown, path: string, budget: number): string
   for (const [k, v] of Object.entries(value)) {
     const here = isArray ? `${path}[${k}]` : path === '' ? k : `${path}.${k}`;
     if (!isArray && FORBIDDEN_KEYS.has(k)) return `${here}: "${k}" is not allowed as a key`;
+    // ValidateNested takes an array element that is itself an array as a list of items, which no field is.
+    if (isArray && Array.isArray(v)) return `${here} must not be an array`;
     const problem = structuralProblem(v, here, budget - 1);
     if (problem !== undefined) return problem;
   }
   return undefined;
 }
 
-function flattenErrors(errors: readonly ValidationError[], parentPath: string): string[] {
+/** Every path with a failed constraint is also added to `malformed`. */
+function flattenErrors(
+  errors: readonly ValidationError[],
+  parentPath: string,
+  malformed: Set<string>,
+): string[] {
   const out: string[] = [];
   for (const e of errors) {
     const isIndex = /^\d+$/.test(e.property);
@@ -86,8 +90,10 @@ function flattenErrors(errors: readonly ValidationError[], parentPath: string): 
           : `${parentPath}.${e.property}`;
     for (const [rule, message] of Object.entries(e.constraints ?? {})) {
       out.push(rewrite(rule, message, e.property, path));
+      malformed.add(path);
     }
-    if (e.children !== undefined && e.children.length > 0) out.push(...flattenErrors(e.children, path));
+    if (e.children !== undefined && e.children.length > 0)
+      out.push(...flattenErrors(e.children, path, malformed));
   }
   return out;
 }
@@ -104,7 +110,6 @@ function rewrite(rule: string, message: string, property: string, path: string):
   return `${path}: ${message}`;
 }
 
-/** Only called on validated dates; the same instant `new Date(v)` gives, without re-parsing the string. */
 const utc = (v: string | undefined): string | undefined =>
   v === undefined ? undefined : new Date(parseIsoDateTimeMs(v) ?? v).toISOString();
 
@@ -112,7 +117,6 @@ function meta(m: Metadata | undefined): Metadata | undefined {
   return m === undefined ? undefined : { ...m };
 }
 
-/** Absent optional fields stay absent in job data (and upstream), instead of `undefined`. */
 function dropUndefined<T extends object>(o: T): T {
   // A loop rather than entries/filter/fromEntries: this runs for every item of every request.
   const out: Record<string, unknown> = {};

@@ -1,12 +1,7 @@
-import type { AccessRequestDto } from './dto/access-request.dto';
+import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS, MAX_PAIRS } from './access-request.limits';
 import { RESERVED_METADATA_PREFIX, type Metadata } from './access-request.types';
+import type { AccessRequestDto } from './dto/access-request.dto';
 import { parseIsoDateTimeMs } from './dto/validators';
-
-/** IdentityNow's caps when any item is an ENTITLEMENT (identitynow.md, "Rules IdentityNow enforces"). */
-export const MAX_ENTITLEMENTS = 25;
-export const MAX_IDENTITIES_WITH_ENTITLEMENTS = 10;
-/** Gateway-side bound on identities x items, so one request cannot become millions of pairs. */
-export const MAX_PAIRS = 10_000;
 
 export interface RuleOptions {
   readonly now: Date;
@@ -14,19 +9,35 @@ export interface RuleOptions {
   readonly allowGatewayMetadata?: boolean;
 }
 
+/** Field paths (as messages name them) that failed a shape check. */
+export type MalformedPaths = ReadonlySet<string>;
+
+const NONE: MalformedPaths = new Set();
+
 /**
- * The cross-field rules IdentityNow enforces with a 400, checked before anything is queued, plus
- * the gateway's own (reserved metadata keys, pair cap). Input has already passed the DTO's shape
- * checks. Each broken rule yields one message naming the field path and the rule.
+ * IdentityNow's cross-field rules plus the gateway's own (reserved metadata keys, pair cap), one
+ * message per broken rule. On a body with shape errors, a rule runs only when the values it reads are
+ * well-formed (neither they nor a parent is in `malformed`); whether a field is present is always known.
  */
-export function checkIdentityNowRules(dto: AccessRequestDto, opts: RuleOptions): string[] {
+export function checkIdentityNowRules(
+  dto: AccessRequestDto,
+  opts: RuleOptions,
+  malformed: MalformedPaths = NONE,
+): string[] {
+  const ok = wellFormed(malformed);
   const problems: string[] = [];
   const nowMs = opts.now.getTime();
-  const type = dto.requestType ?? 'GRANT_ACCESS';
+  const type = ok('requestType') ? (dto.requestType ?? 'GRANT_ACCESS') : undefined;
+  const checkItem = (path: string, item: ItemFields): void => {
+    checkDates(path, item, nowMs, ok, problems);
+    if (!opts.allowGatewayMetadata && ok(`${path}.clientMetadata`))
+      checkReserved(`${path}.clientMetadata`, item.clientMetadata, problems);
+  };
+
+  if (!opts.allowGatewayMetadata && ok('clientMetadata'))
+    checkReserved('clientMetadata', dto.clientMetadata, problems);
+
   const rfwri = dto.requestedForWithRequestedItems ?? undefined;
-
-  if (!opts.allowGatewayMetadata) checkReserved('clientMetadata', dto.clientMetadata, problems);
-
   if (rfwri !== undefined) {
     if (dto.requestedFor != null) {
       problems.push('requestedFor must be omitted when requestedForWithRequestedItems is used');
@@ -34,21 +45,23 @@ export function checkIdentityNowRules(dto: AccessRequestDto, opts: RuleOptions):
     if (dto.requestedItems != null) {
       problems.push('requestedItems must be omitted when requestedForWithRequestedItems is used');
     }
-    if (type !== 'GRANT_ACCESS') {
+    if (type !== undefined && type !== 'GRANT_ACCESS') {
       problems.push(
         `requestedForWithRequestedItems is only allowed for GRANT_ACCESS (requestType is ${type})`,
       );
     }
+    if (!ok('requestedForWithRequestedItems')) return problems;
     let entitlements = 0;
     let pairs = 0;
     rfwri.forEach((target, i) => {
+      const itemsPath = `requestedForWithRequestedItems[${i}].requestedItems`;
+      if (!ok(itemsPath)) return;
       pairs += target.requestedItems.length;
       target.requestedItems.forEach((item, j) => {
-        const path = `requestedForWithRequestedItems[${i}].requestedItems[${j}]`;
-        if (item.type === 'ENTITLEMENT') entitlements += 1;
-        checkDates(path, item.startDate, item.removeDate, nowMs, problems);
-        if (!opts.allowGatewayMetadata)
-          checkReserved(`${path}.clientMetadata`, item.clientMetadata, problems);
+        const path = `${itemsPath}[${j}]`;
+        if (!ok(path)) return;
+        if (ok(`${path}.type`) && item.type === 'ENTITLEMENT') entitlements += 1;
+        checkItem(path, item);
       });
     });
     checkEntitlementCaps('requestedForWithRequestedItems', rfwri.length, entitlements, problems);
@@ -60,56 +73,79 @@ export function checkIdentityNowRules(dto: AccessRequestDto, opts: RuleOptions):
     return problems;
   }
 
-  const identities = dto.requestedFor;
-  const items = dto.requestedItems;
-  if (identities == null) {
+  if (dto.requestedFor == null) {
     problems.push(
       'requestedFor is required (an array of identity ids), unless requestedForWithRequestedItems is used',
     );
   }
-  if (items == null) {
+  if (dto.requestedItems == null) {
     problems.push(
       'requestedItems is required (at least one item), unless requestedForWithRequestedItems is used',
     );
   }
-  if (identities == null || items == null) return problems;
+  const identities = dto.requestedFor != null && ok('requestedFor') ? dto.requestedFor : undefined;
+  const items = dto.requestedItems != null && ok('requestedItems') ? dto.requestedItems : undefined;
+  const distinctIdentities =
+    identities === undefined ? undefined : new Set(identities.map((i) => i.trim())).size;
+  const entitlements = items?.filter(
+    (item, i) => ok(`requestedItems[${i}].type`) && item.type === 'ENTITLEMENT',
+  ).length;
 
-  const entitlements = items.filter((i) => i.type === 'ENTITLEMENT').length;
-  checkEntitlementCaps('requestedItems', identities.length, entitlements, problems);
-  const distinctIdentities = new Set(identities.map((i) => i.trim())).size;
-  if (distinctIdentities * items.length > MAX_PAIRS) {
-    problems.push(
-      `requestedFor x requestedItems is ${distinctIdentities * items.length} identity-item pairs; the gateway accepts at most ${MAX_PAIRS} per request`,
-    );
+  if (entitlements !== undefined)
+    checkEntitlementCaps('requestedItems', identities?.length, entitlements, problems);
+  if (distinctIdentities !== undefined && items !== undefined) {
+    const pairs = distinctIdentities * items.length;
+    if (pairs > MAX_PAIRS) {
+      problems.push(
+        `requestedFor x requestedItems is ${pairs} identity-item pairs; the gateway accepts at most ${MAX_PAIRS} per request`,
+      );
+    }
   }
 
   if (type === 'REVOKE_ACCESS') {
-    if (distinctIdentities !== 1) {
+    if (distinctIdentities !== undefined && distinctIdentities !== 1) {
       problems.push(
         `requestedFor must contain exactly one identity for REVOKE_ACCESS (found ${distinctIdentities})`,
       );
     }
-    if (entitlements > 1) {
+    if (entitlements !== undefined && entitlements > 1) {
       problems.push(
         `requestedItems may contain at most one ENTITLEMENT for REVOKE_ACCESS (found ${entitlements})`,
       );
     }
   }
-  items.forEach((item, i) => {
+  items?.forEach((item, i) => {
     const path = `requestedItems[${i}]`;
+    if (!ok(path)) return;
     if (type === 'REVOKE_ACCESS') {
       if (item.comment === undefined) problems.push(`${path}.comment is required for REVOKE_ACCESS`);
       if (item.startDate !== undefined) problems.push(`${path}.startDate is not allowed for REVOKE_ACCESS`);
     }
-    checkDates(path, item.startDate, item.removeDate, nowMs, problems);
-    if (!opts.allowGatewayMetadata) checkReserved(`${path}.clientMetadata`, item.clientMetadata, problems);
+    checkItem(path, item);
   });
   return problems;
 }
 
+interface ItemFields {
+  readonly startDate?: string;
+  readonly removeDate?: string;
+  readonly clientMetadata?: Metadata;
+}
+
+/** `path` and every parent of it passed their shape checks. */
+function wellFormed(malformed: MalformedPaths): (path: string) => boolean {
+  if (malformed.size === 0) return () => true;
+  return (path) => {
+    for (let i = 0; i < path.length; i++) {
+      if ((path[i] === '.' || path[i] === '[') && malformed.has(path.slice(0, i))) return false;
+    }
+    return !malformed.has(path);
+  };
+}
+
 function checkEntitlementCaps(
   field: string,
-  identities: number,
+  identities: number | undefined,
   entitlements: number,
   problems: string[],
 ): void {
@@ -119,7 +155,7 @@ function checkEntitlementCaps(
       `${field} may contain at most ${MAX_ENTITLEMENTS} ENTITLEMENT items per request (found ${entitlements})`,
     );
   }
-  if (identities > MAX_IDENTITIES_WITH_ENTITLEMENTS) {
+  if (identities !== undefined && identities > MAX_IDENTITIES_WITH_ENTITLEMENTS) {
     const target = field === 'requestedItems' ? 'requestedFor' : field;
     problems.push(
       `${target} may contain at most ${MAX_IDENTITIES_WITH_ENTITLEMENTS} identities when ENTITLEMENT items are requested (found ${identities})`,
@@ -129,21 +165,23 @@ function checkEntitlementCaps(
 
 function checkDates(
   path: string,
-  start: string | undefined,
-  remove: string | undefined,
+  item: ItemFields,
   nowMs: number,
+  ok: (path: string) => boolean,
   problems: string[],
 ): void {
-  // Shape errors were reported by the DTO; only well-formed dates are compared here.
-  const removeAt = remove === undefined ? undefined : parseIsoDateTimeMs(remove);
-  const startAt = start === undefined ? undefined : parseIsoDateTimeMs(start);
+  const removeAt = dateMs(item.removeDate, ok(`${path}.removeDate`));
+  const startAt = dateMs(item.startDate, ok(`${path}.startDate`));
   if (removeAt !== undefined && removeAt <= nowMs) {
-    problems.push(`${path}.removeDate must be in the future (got ${remove ?? ''})`);
+    problems.push(`${path}.removeDate must be in the future (got ${item.removeDate ?? ''})`);
   }
   if (removeAt !== undefined && startAt !== undefined && removeAt <= startAt) {
     problems.push(`${path}.removeDate must be after ${path}.startDate`);
   }
 }
+
+const dateMs = (value: string | undefined, valid: boolean): number | undefined =>
+  value === undefined || !valid ? undefined : parseIsoDateTimeMs(value);
 
 function checkReserved(path: string, metadata: Metadata | undefined, problems: string[]): void {
   if (metadata === undefined) return;

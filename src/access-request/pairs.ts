@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AccessItem, AccessRequestBody, PerIdentityItem, RequestType } from './access-request.types';
 
-/** One identity x one item of one request: the unit of de-duplication and of outcome reporting. */
+/** One identity x one item: the unit of de-duplication and of outcome reporting. */
 export interface RequestPair {
   readonly requestType: RequestType;
   readonly identityId: string;
@@ -10,10 +10,7 @@ export interface RequestPair {
   readonly fingerprint: string;
 }
 
-/**
- * SHA-256 over the fields that make two pairs "the same access" (architecture.md, Duplicate
- * semantics). Comments and clientMetadata are deliberately not part of it.
- */
+/** What makes two pairs the same access (docs/architecture.md, Dedupe); comments and metadata do not. */
 export function pairFingerprint(
   requestType: RequestType,
   identityId: string,

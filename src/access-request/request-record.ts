@@ -5,7 +5,6 @@ export type RequestState =
 export type PairOutcome = 'PENDING' | 'SUBMITTED' | 'DUPLICATE' | 'FAILED';
 export type HolderOutcome = 'PENDING' | 'SUBMITTED' | 'FAILED';
 
-/** One pair in the status body (architecture.md, Contract details: Status body). */
 export interface PairStatus {
   requestedFor: string;
   type: ItemType;
@@ -29,5 +28,4 @@ export interface RequestRecord {
   pairs: PairStatus[];
 }
 
-/** Where a request's status is read; named in the 202 body, the Location header and some 503s. */
 export const statusPath = (trackingId: string): string => `/v3/access-requests/${trackingId}`;

@@ -1,11 +1,6 @@
 import type { HolderOutcome, PairStatus, RequestRecord, RequestState } from './request-record';
 
-/**
- * The request state from its pairs (architecture.md, Contract details: Status body): PROCESSING while
- * any pair is pending; then SUBMITTED (all submitted or duplicate, at least one submitted), DUPLICATE
- * (all duplicate), PARTIALLY_SUBMITTED (some submitted, some failed), FAILED (none submitted, some
- * failed).
- */
+/** The request's state from its pairs' outcomes, as the contract's status body defines it. */
 export function requestState(pairs: readonly Pick<PairStatus, 'outcome'>[]): RequestState {
   let submitted = 0;
   let failed = 0;
@@ -24,7 +19,6 @@ export function requestState(pairs: readonly Pick<PairStatus, 'outcome'>[]): Req
 const samePair = (a: PairStatus, b: PairStatus): boolean =>
   a.requestedFor === b.requestedFor && a.type === b.type && a.id === b.id && a.requestType === b.requestType;
 
-/** What a DUPLICATE pair's holder has achieved for the same pair so far. */
 export function holderOutcomeOf(pair: PairStatus, holder: RequestRecord | undefined): HolderOutcome {
   // A claim exists before its holder's first status write: not written yet means still pending.
   if (holder === undefined) return 'PENDING';
@@ -36,21 +30,18 @@ export function holderOutcomeOf(pair: PairStatus, holder: RequestRecord | undefi
     case 'FAILED':
       return 'FAILED';
     case 'DUPLICATE':
-      // The holder itself found it upstream (IdentityNow reported it existing): it is there.
+      // IdentityNow reported it existing to the holder: it is there.
       return decided.duplicateOf === 'identitynow' ? 'SUBMITTED' : (decided.holderOutcome ?? 'PENDING');
     default:
       return 'PENDING';
   }
 }
 
-/**
- * Fills in `holderOutcome` of DUPLICATE pairs that name another tracking id, reading each holder's
- * record once. Returns true when anything changed.
- */
+/** Fills in `holderOutcome` of DUPLICATE pairs held by another request; true when anything changed. */
 export async function refreshHolderOutcomes(
   pairs: PairStatus[],
   load: (trackingId: string) => Promise<RequestRecord | undefined>,
-  /** Skip pairs whose holder already SUBMITTED (final; a FAILED holder can still be re-driven). */
+  // A SUBMITTED holder is final; a FAILED one can still be re-driven.
   skipSubmitted = false,
 ): Promise<boolean> {
   const wanted = pairs.filter(

@@ -73,10 +73,7 @@ export class ClientRegistry {
     return this.byId.get(id);
   }
 
-  /**
-   * Finds the client whose secret this is. Every client's hash is compared, in constant time, so the
-   * time taken says nothing about which client (or how much of a hash) matched.
-   */
+  /** Compares every client's hash in constant time: the time taken says nothing about a match. */
   findBySecret(secret: string): GatewayClient | undefined {
     const digest = sha256(secret);
     let found: GatewayClient | undefined;
@@ -86,7 +83,6 @@ export class ClientRegistry {
     return found;
   }
 
-  /** client_id + client_secret, as `POST /oauth/token` receives them. */
   authenticate(clientId: string, secret: string): GatewayClient | undefined {
     const client = this.findBySecret(secret);
     return client?.id === clientId ? client : undefined;

@@ -3,16 +3,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 
-/** The contract's token lifetime (architecture.md, Contract details). */
 export const TOKEN_TTL_SECONDS = 900;
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
 
 /**
- * Short-lived HS256 JWTs for apps that use SailPoint's SDK (it fetches a token from `/oauth/token`).
- * Signed with TOKEN_SIGNING_SECRET so any API process verifies any other's tokens, across restarts.
- * node:crypto instead of a JWT library: this runs on every request, synchronously, with one fixed
- * algorithm, so there is no algorithm negotiation to get wrong.
+ * HS256 JWTs for SDK apps, verifiable by any API process. node:crypto, not a JWT library: one fixed
+ * algorithm leaves no algorithm negotiation to get wrong, on a synchronous per-request path.
  */
 @Injectable()
 export class GatewayTokenService {
@@ -31,7 +28,6 @@ export class GatewayTokenService {
     return { token: `${signingInput}.${this.sign(signingInput)}`, expiresIn: TOKEN_TTL_SECONDS };
   }
 
-  /** The client id the token was issued to, or undefined if it is forged, malformed or expired. */
   verify(token: string, nowMs = Date.now()): string | undefined {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;

@@ -9,10 +9,7 @@ type Params = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/**
- * IdentityNow's token endpoint shape, so SailPoint's SDK (which fetches a token from
- * `{baseurl}/oauth/token` with client_credentials) works against the gateway unchanged.
- */
+/** IdentityNow's token endpoint, so SailPoint's SDK works against the gateway unchanged. */
 @ApiTags('auth')
 @Controller('oauth')
 export class OAuthController {

@@ -1,7 +1,4 @@
-/**
- * Domain errors raised below the controller. They carry what went wrong and what to fix, never an
- * HTTP status: the edge (http-exception.filter.ts) maps each kind to a status.
- */
+/** Domain errors: what went wrong and how to fix it, never an HTTP status (the filter maps them). */
 export abstract class GatewayError extends Error {
   abstract readonly kind: GatewayErrorKind;
   constructor(readonly messages: readonly string[]) {
@@ -53,7 +50,6 @@ export class IdempotencyInProgressError extends GatewayError {
   readonly kind = 'idempotency-in-progress';
 }
 
-/** The resource is not in a state that allows the operation (e.g. re-driving a job that has not failed). */
 export class ConflictError extends GatewayError {
   readonly kind = 'conflict';
 }
@@ -72,7 +68,7 @@ export class QuotaExceededError extends GatewayError {
   }
 }
 
-/** Redis (the queue) cannot take the request right now; nothing was accepted. */
+/** Nothing was accepted. */
 export class UnavailableError extends GatewayError {
   readonly kind = 'unavailable';
   constructor(
@@ -83,10 +79,7 @@ export class UnavailableError extends GatewayError {
   }
 }
 
-/**
- * Redis did not confirm the enqueue in time: the job may still land. `settled` resolves to whether it
- * did, so an Idempotency-Key can end up answering with the real outcome.
- */
+/** The enqueue was not confirmed in time and may still land; `settled` says whether it did. */
 export class EnqueueUnconfirmedError extends UnavailableError {
   constructor(
     messages: readonly string[],

@@ -29,7 +29,6 @@ export interface MappedError {
   headers: Record<string, string>;
 }
 
-/** The one place where a domain error becomes an HTTP status. */
 export function mapError(err: unknown, bodyLimitBytes: number): MappedError {
   if (err instanceof GatewayError) {
     const headers: Record<string, string> = {};

@@ -8,9 +8,8 @@ class FormError extends Error {
 }
 
 /**
- * SailPoint's SDK posts its client_credentials request to `/oauth/token` as multipart/form-data.
- * A content-type parser (not a plugin with hooks) so that it costs nothing on any request that is not
- * multipart: the hot route `POST /v3/access-requests` never runs it. Text fields only, small limits.
+ * For the SDK's multipart `/oauth/token` form. A content-type parser, not a plugin with hooks, so
+ * that requests that are not multipart (the hot route) never pay for it.
  */
 export function registerMultipartFormParser(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('multipart/form-data', (request, payload, done) => {

@@ -20,15 +20,11 @@ const REASON_BY_STATUS: Record<number, RejectionReason> = {
   503: 'unavailable',
 };
 
-/** Maps a refusal's status to its reason (the edge maps each domain error kind to one status). */
 export function rejectionReason(status: number): RejectionReason {
   return REASON_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'other');
 }
 
-/**
- * The route template (never the raw URL: ids in paths would make one series per request), or
- * `unmatched` for requests no route answered.
- */
+/** The route template: ids in raw paths would make a series per request. */
 export function routeLabel(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
 }
@@ -44,17 +40,13 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/**
- * One log line and the HTTP metrics for every answered request. Only chosen fields are logged:
- * never headers (Authorization) nor bodies (client secrets in /oauth/token forms).
- */
+/** One log line and the HTTP metrics per answered request; never headers or bodies (credentials). */
 export function installHttpObservability(
   fastify: FastifyInstance,
   deps: { readonly logger: PinoLogger; readonly metrics: MetricsService },
 ): void {
-  // No field-path redaction on this hot logger: its fields are the fixed, safe list below (never
-  // headers, bodies or query strings), and pino's wildcard redaction cost ~200 µs per line, more
-  // than the rest of the request. Configured secret values are still scrubbed by the destination.
+  // No path redaction on this hot logger (~200 µs a line): its fields are fixed and safe, and the
+  // destination still scrubs configured secrets.
   const log = deps.logger.child({ component: 'http' }, { redact: { paths: [] } });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     try {

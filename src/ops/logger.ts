@@ -3,19 +3,13 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import type { SubmissionJobData } from '../queue/submission-job';
 
-/** The process logger: pino, JSON lines on stdout. `logger.child({ requestId, traceparent })` for context. */
 export type PinoLogger = Logger;
 
-/** DI token for the process's pino logger (provided globally by OpsModule). */
 export const PINO_LOGGER = Symbol('PINO_LOGGER');
 
 export const REDACTED = '[REDACTED]';
 
-/**
- * Fields that may carry a credential wherever they appear in a log object (pino matches these
- * paths exactly, `*` standing for one level). Request logs never include headers or bodies in the
- * first place; this list is the second line of defence for anything a future log call passes in.
- */
+/** Credential-bearing fields, up to two levels deep: a second line of defence behind never logging them. */
 export const REDACT_PATHS: readonly string[] = (() => {
   const names = [
     'authorization',
@@ -46,7 +40,6 @@ export const REDACT_PATHS: readonly string[] = (() => {
     paths.add(`*.headers.${n}`);
     paths.add(`*.*.headers.${n}`);
   }
-  // Whole bodies of token exchanges (ours and IdentityNow's) are never worth their risk.
   for (const p of ['body', 'form', 'params']) {
     paths.add(`oauth.${p}`);
     paths.add(`tokenRequest.${p}`);
@@ -54,7 +47,6 @@ export const REDACT_PATHS: readonly string[] = (() => {
   return [...paths];
 })();
 
-/** Secret values known from configuration: scrubbed from every serialized line, whatever the field. */
 export function configuredSecrets(config: AppConfig): string[] {
   return [
     config.idn.clientSecret,
@@ -65,10 +57,7 @@ export function configuredSecrets(config: AppConfig): string[] {
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 }
 
-/**
- * Wraps a destination so that configured secret values never reach it, even inside a message text
- * or an error's stack (where field-path redaction cannot look).
- */
+/** Configured secret values never reach the destination, even inside a message or a stack. */
 export function scrubbingDestination(
   target: DestinationStream,
   secrets: readonly string[],
@@ -86,19 +75,15 @@ export function scrubbingDestination(
 }
 
 export interface CreateLoggerOptions {
-  /** Where lines go (default: stdout, synchronously so nothing is lost on exit). Tests pass a buffer. */
   readonly destination?: DestinationStream;
-  /** Overrides config.logLevel. */
   readonly level?: string;
 }
 
 const FLUSH_INTERVAL_MS = 1_000;
 
 /**
- * stdout, buffered: one write(2) per ~4 KiB of lines instead of one per line (a synchronous write per
- * request was ~10% of the accept path's CPU). Flushed every second, so lines are never late by more
- * than that, and synchronously on exit (SIGTERM, process.exit, a crash that reaches 'exit'). Only a
- * SIGKILL can lose the last second of lines.
+ * A write(2) per line was ~10% of the accept path's CPU: buffered, flushed every second and on exit,
+ * so only a SIGKILL can lose the last second of lines.
  */
 function bufferedStdout(): DestinationStream {
   const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
@@ -111,13 +96,12 @@ function bufferedStdout(): DestinationStream {
     try {
       dest.flushSync();
     } catch {
-      // stdout already closed: nothing left to save.
+      // stdout already closed.
     }
   });
   return dest;
 }
 
-/** The gateway's pino logger: JSON, level from LOG_LEVEL, credentials redacted. */
 export function createLogger(config: AppConfig, options: CreateLoggerOptions = {}): PinoLogger {
   const destination = scrubbingDestination(
     options.destination ?? bufferedStdout(),
@@ -136,10 +120,7 @@ export function createLogger(config: AppConfig, options: CreateLoggerOptions = {
   );
 }
 
-/**
- * A child logger for one job: every line it writes (job outcome, IdentityNow calls) carries the
- * ids that tie it to the HTTP request that created the job. Ids only, never the request body.
- */
+/** Ties a job's lines to the HTTP request that created it: ids only, never the body. */
 export function jobLogger(
   logger: PinoLogger,
   data: Pick<SubmissionJobData, 'trackingId' | 'clientId' | 'requestId' | 'traceparent'>,
@@ -167,11 +148,7 @@ const PINO_LEVEL: Record<NestLevel, 'info' | 'error' | 'warn' | 'debug' | 'trace
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Error);
 
-/**
- * Nest's LoggerService over pino, so framework messages (bootstrap, `new Logger(ctx)` calls) come
- * out as the same JSON lines. Nest passes `(message, ...params)` where the last string param is the
- * context and, for `error`, a string before it is a stack.
- */
+/** Nest's own messages as the same JSON lines. Nest passes `(message, ...params, context)`. */
 export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: PinoLogger) {}
 
@@ -197,7 +174,6 @@ export class NestPinoLogger implements LoggerService {
   private write(level: NestLevel, message: unknown, params: unknown[]): void {
     const rest = [...params];
     const fields: Record<string, unknown> = {};
-    // Nest appends the context (the `new Logger('Name')` argument) as the last string.
     if (rest.length > 0 && typeof rest[rest.length - 1] === 'string') {
       fields.context = rest.pop();
     }

@@ -3,12 +3,10 @@ import { Global, Inject, Injectable, Module, type OnApplicationBootstrap } from 
 import { ModuleRef } from '@nestjs/core';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
 import { MetricsController } from './metrics.controller';
-import { MetricsService, type JobCountSource } from './metrics.service';
+import { MetricsService } from './metrics.service';
+import type { JobCountSource } from './scrape.collectors';
 
-/**
- * Counts the submissions queue at scrape time in whichever role registered it (the API registers
- * it for its producer). A worker that registers it differently can call `watchQueue` itself.
- */
+/** Counts the submissions queue at scrape time in whichever role registered it. */
 @Injectable()
 export class QueueMetricsBinder implements OnApplicationBootstrap {
   constructor(
@@ -21,13 +19,12 @@ export class QueueMetricsBinder implements OnApplicationBootstrap {
     try {
       queue = this.moduleRef.get<JobCountSource>(getQueueToken(SUBMISSION_QUEUE), { strict: false });
     } catch {
-      // Not registered in this role: nothing to count here.
+      // Not registered in this role.
     }
     if (queue !== undefined) this.metrics.watchQueue(SUBMISSION_QUEUE, queue);
   }
 }
 
-/** Global: any feature injects `MetricsService` without importing anything. */
 @Global()
 @Module({
   controllers: [MetricsController],

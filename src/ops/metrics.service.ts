@@ -2,24 +2,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ScrapeCollectors, type JobCountSource, type RateLimitBudget } from './scrape.collectors';
 
 /** Pinned by the contract: every metric the gateway exports starts with this. */
 export const METRIC_PREFIX = 'gateway_';
 
-/**
- * Label values are closed sets on purpose: a label whose values come from requests (identity ids,
- * item ids, tracking ids, free text) would create one series per value and leak data into metrics.
- */
+// Label values are closed sets: values taken from requests (ids, free text) would make a series each
+// and leak data into metrics.
 export type PairOutcome = 'submitted' | 'duplicate' | 'failed';
 /** What one processing attempt of a job ended as. `retry` = this attempt failed and the job will run again. */
 export type JobOutcome = 'submitted' | 'partially_submitted' | 'duplicate' | 'failed' | 'retry';
 /** IdentityNow operations the client performs. */
 export type IdnOperation = 'token' | 'submit' | 'status';
 export type TokenRefreshResult = 'ok' | 'error';
-/**
- * After an ambiguous failure the worker reads IdentityNow's status: `found` = some submissions
- * already exist there (skipped), `not_found` = none (resubmit), `error` = the read failed.
- */
+/** The status read after an ambiguous failure: `found` = already submitted upstream, `not_found` = resubmit. */
 export type ReconciliationResult = 'found' | 'not_found' | 'error';
 export type RejectionReason =
   | 'invalid_request'
@@ -34,61 +30,16 @@ export type RejectionReason =
   | 'unavailable'
   | 'internal_error'
   | 'other';
-export type QueueState = 'waiting' | 'active' | 'delayed' | 'failed' | 'completed' | 'paused' | 'prioritized';
-
-export const QUEUE_STATES: readonly QueueState[] = [
-  'waiting',
-  'active',
-  'delayed',
-  'failed',
-  'completed',
-  'paused',
-  'prioritized',
-];
-
-/** Anything that can count a queue's jobs (a BullMQ `Queue` fits). */
-export interface JobCountSource {
-  getJobCounts(...states: string[]): Promise<Record<string, number>>;
-}
-
-/** How much of the global IdentityNow call budget the current sliding window has used. */
-export interface RateLimitBudget {
-  readonly used: number;
-  readonly max: number;
-}
-
-/** Scrape-time collectors must not hang a scrape when Redis is slow or gone. */
-const PROBE_TIMEOUT_MS = 1_000;
 
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
-async function withTimeout<T>(p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error('timed out'));
-        }, PROBE_TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `200` → `2xx`; anything that is not an HTTP status (a network error, a timeout) stays as given. */
 export function statusClass(status: number | 'network' | 'timeout'): string {
   if (typeof status !== 'number') return status;
   return `${Math.floor(status / 100)}xx`;
 }
 
-/**
- * Every metric of the gateway, on its own registry (so several gateways in one test process never
- * collide). Callers use the typed methods; nothing outside this class names a metric.
- */
+/** Every metric of the gateway; its own registry, so that gateways in one test process never collide. */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
@@ -97,8 +48,6 @@ export class MetricsService {
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_class'>;
   private readonly accepted: Counter<'client' | 'replayed'>;
   private readonly rejected: Counter<'client' | 'reason'>;
-  private readonly queueJobs: Gauge<'queue' | 'state'>;
-  private readonly queueScrapeErrors: Counter<'queue'>;
   private readonly jobDuration: Histogram<'outcome'>;
   private readonly pairs: Counter<'outcome'>;
   private readonly idnRequests: Counter<'operation' | 'status_class'>;
@@ -107,13 +56,10 @@ export class MetricsService {
   private readonly idnRetryAfter: Histogram;
   private readonly idnPaused: Counter;
   private readonly idnBudgetWait: Counter;
-  private readonly budgetUsed: Gauge;
-  private readonly budgetMax: Gauge;
   private readonly tokenRefreshes: Counter<'result'>;
   private readonly reconciliations: Counter<'result'>;
 
-  private readonly queues = new Map<string, JobCountSource>();
-  private budgetProbe: (() => Promise<RateLimitBudget>) | undefined;
+  private readonly scraped: ScrapeCollectors;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const registers = [this.registry];
@@ -153,42 +99,7 @@ export class MetricsService {
       registers,
     });
 
-    const queues = this.queues;
-    // prom-client collects all metrics of a scrape concurrently; the error counter waits for this
-    // scrape's queue count so a failure shows in the same scrape, not one later.
-    let counting: Promise<void> = Promise.resolve();
-    const failures: string[] = [];
-    this.queueJobs = new Gauge({
-      name: `${p}queue_jobs`,
-      help: 'Jobs in the queue by state, counted at scrape time',
-      labelNames: ['queue', 'state'],
-      registers,
-      collect() {
-        // Stale numbers are worse than none: drop the old series, then count afresh.
-        this.reset();
-        counting = (async () => {
-          for (const [name, source] of queues) {
-            try {
-              const counts = await withTimeout(source.getJobCounts(...QUEUE_STATES));
-              for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
-            } catch {
-              failures.push(name);
-            }
-          }
-        })();
-        return counting;
-      },
-    });
-    this.queueScrapeErrors = new Counter({
-      name: `${p}queue_scrape_errors_total`,
-      help: 'Scrapes that could not count the jobs of a queue (Redis slow or unreachable)',
-      labelNames: ['queue'],
-      registers,
-      async collect() {
-        await counting;
-        for (const name of failures.splice(0)) this.inc({ queue: name });
-      },
-    });
+    this.scraped = new ScrapeCollectors(this.registry, p, config.idn.rateLimitMax);
 
     this.jobDuration = new Histogram({
       name: `${p}job_processing_duration_seconds`,
@@ -237,29 +148,6 @@ export class MetricsService {
       help: 'Time calls of this process waited for room in the global rate-limit window',
       registers,
     });
-    const budget = (): (() => Promise<RateLimitBudget>) | undefined => this.budgetProbe;
-    const budgetMax = (this.budgetMax = new Gauge({
-      name: `${p}identitynow_rate_limit_budget_max`,
-      help: 'Calls allowed to IdentityNow per sliding window (IDN_RATE_LIMIT_MAX), all processes together',
-      registers,
-    }));
-    budgetMax.set(config.idn.rateLimitMax);
-    this.budgetUsed = new Gauge({
-      name: `${p}identitynow_rate_limit_budget_used`,
-      help: 'Calls to IdentityNow in the current sliding window, all processes together (read at scrape)',
-      registers,
-      async collect() {
-        const probe = budget();
-        if (probe === undefined) return;
-        try {
-          const b = await withTimeout(probe());
-          this.set(b.used);
-          budgetMax.set(b.max);
-        } catch {
-          this.reset();
-        }
-      },
-    });
     this.tokenRefreshes = new Counter({
       name: `${p}identitynow_token_refreshes_total`,
       help: 'Access tokens fetched from IdentityNow, by result',
@@ -274,8 +162,6 @@ export class MetricsService {
     });
   }
 
-  // ---- HTTP edge (wired by ops itself) ----
-
   httpRequest(method: string, route: string, status: number, client: string, seconds: number): void {
     this.httpRequests.inc({ method, route, status: String(status), client });
     this.httpDuration.observe({ method, route, status_class: statusClass(status) }, seconds);
@@ -289,21 +175,17 @@ export class MetricsService {
     this.rejected.inc({ client, reason });
   }
 
-  // ---- queue ----
-
-  /** Counts this queue's jobs by state on every scrape. Registering the same name again replaces it. */
+  /** Counted by state at every scrape. */
   watchQueue(name: string, source: JobCountSource): void {
-    this.queues.set(name, source);
+    this.scraped.watchQueue(name, source);
   }
 
-  // ---- worker ----
-
-  /** One processing attempt of a job ended (call once per attempt, with its wall time). */
+  /** Once per attempt, with its wall time. */
   jobProcessed(outcome: JobOutcome, seconds: number): void {
     this.jobDuration.observe({ outcome }, seconds);
   }
 
-  /** Final outcome of `count` pairs (call when a pair's outcome is recorded, not per attempt). */
+  /** When a pair's final outcome is recorded, not per attempt. */
   pairOutcome(outcome: PairOutcome, count = 1): void {
     if (count > 0) this.pairs.inc({ outcome }, count);
   }
@@ -312,41 +194,34 @@ export class MetricsService {
     this.reconciliations.inc({ result });
   }
 
-  // ---- IdentityNow client ----
-
-  /** One HTTP call to IdentityNow finished: its status code (or `network`/`timeout`) and its latency. */
   idnCall(operation: IdnOperation, status: number | 'network' | 'timeout', seconds: number): void {
     const labels = { operation, status_class: statusClass(status) };
     this.idnRequests.inc(labels);
     this.idnDuration.observe(labels, seconds);
   }
 
-  /** IdentityNow answered 429; `retryAfterMs` is what its Retry-After asked for. */
   rateLimited(retryAfterMs: number): void {
     this.idnRateLimited.inc();
     this.idnRetryAfter.observe(Math.max(0, retryAfterMs) / 1000);
   }
 
-  /** A call waited `ms` because of a 429 pause (its own or another process's). */
+  /** A call waited `ms` on a 429 pause, its own or another process's. */
   pausedFor(ms: number): void {
     if (ms > 0) this.idnPaused.inc(ms / 1000);
   }
 
-  /** A call waited `ms` for room in the sliding rate-limit window. */
   budgetWaitedFor(ms: number): void {
     if (ms > 0) this.idnBudgetWait.inc(ms / 1000);
   }
 
-  /** Read at every scrape (with a timeout) to export how much of the window is in use. */
+  /** Read at every scrape, with a timeout. */
   setRateLimitBudgetProbe(probe: () => Promise<RateLimitBudget>): void {
-    this.budgetProbe = probe;
+    this.scraped.setRateLimitBudgetProbe(probe);
   }
 
   tokenRefresh(result: TokenRefreshResult = 'ok'): void {
     this.tokenRefreshes.inc({ result });
   }
-
-  // ---- exposition ----
 
   get contentType(): string {
     return this.registry.contentType;

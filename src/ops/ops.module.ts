@@ -2,7 +2,6 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { PINO_LOGGER, type PinoLogger } from './logger';
 import { MetricsModule } from './metrics.module';
 
-/** Provides the process's pino logger to every feature: `@Inject(PINO_LOGGER) logger: PinoLogger`. */
 @Global()
 @Module({})
 export class LoggingModule {
@@ -15,7 +14,6 @@ export class LoggingModule {
   }
 }
 
-/** Operations for every role: logging and metrics. */
 @Module({})
 export class OpsModule {
   static forRoot(logger: PinoLogger): DynamicModule {

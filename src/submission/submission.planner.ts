@@ -7,7 +7,7 @@ import {
   type PerIdentityRequest,
   type RequestType,
 } from '../access-request/access-request.types';
-import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS } from '../access-request/identitynow.rules';
+import { MAX_ENTITLEMENTS, MAX_IDENTITIES_WITH_ENTITLEMENTS } from '../access-request/access-request.limits';
 import type { RequestPair } from '../access-request/pairs';
 import type { SubmissionJobData } from '../queue/submission-job';
 

@@ -11,6 +11,7 @@ import {
   revoke,
   ROLE1,
 } from '../support/bodies';
+import { AUTH } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { readJob } from '../support/queue';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
@@ -21,7 +22,7 @@ describe('POST /v3/access-requests accepts every valid shape and queues it', () 
   let redis: PrivateRedis;
   let gw: TestGateway;
   const post = (body: object) =>
-    request(gw.server).post('/v3/access-requests').set('authorization', 'Bearer dev-secret').send(body);
+    request(gw.server).post('/v3/access-requests').set('authorization', AUTH).send(body);
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -112,7 +113,7 @@ describe('POST /v3/access-requests accepts every valid shape and queues it', () 
 
   it('status: the owner sees QUEUED with every pair PENDING; duplicates inside one request appear once', async () => {
     const res = await post({ requestedFor: [ID1, ID2, ID1], requestedItems: [{ type: 'ROLE', id: ROLE1 }] });
-    const status = await request(gw.server).get(res.body.statusUrl).set('authorization', 'Bearer dev-secret');
+    const status = await request(gw.server).get(res.body.statusUrl).set('authorization', AUTH);
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({
       trackingId: res.body.trackingId,
@@ -130,12 +131,10 @@ describe('POST /v3/access-requests accepts every valid shape and queues it', () 
   it('status: unknown ids are 404 in the ErrorResponseDto shape', async () => {
     const res = await request(gw.server)
       .get('/v3/access-requests/5b1f3a52-0000-4000-8000-000000000000')
-      .set('authorization', 'Bearer dev-secret');
+      .set('authorization', AUTH);
     expect(res.status).toBe(404);
     expect(res.body.detailCode).toBe('404 Not found');
-    const junk = await request(gw.server)
-      .get('/v3/access-requests/not-a-uuid')
-      .set('authorization', 'Bearer dev-secret');
+    const junk = await request(gw.server).get('/v3/access-requests/not-a-uuid').set('authorization', AUTH);
     expect(junk.status).toBe(404);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grant } from '../support/bodies';
+import { AUTH } from '../support/clients';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
 import { countJobs } from '../support/queue';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
@@ -13,7 +14,12 @@ describe('built gateway process (ROLE=api)', () => {
   let gw: GatewayProcess;
   beforeAll(async () => {
     redis = await startRedis();
-    gw = await startGatewayProcess({ ROLE: 'api', REDIS_URL: redis.url, QUEUE_PREFIX: 'built' });
+    gw = await startGatewayProcess({
+      ROLE: 'api',
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: 'built',
+      LOG_LEVEL: 'info',
+    });
   });
   afterAll(async () => {
     await gw.stop('SIGKILL');
@@ -23,7 +29,7 @@ describe('built gateway process (ROLE=api)', () => {
   const post = (body: unknown) =>
     fetch(`${gw.url}/v3/access-requests`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer dev-secret' },
+      headers: { 'content-type': 'application/json', authorization: AUTH },
       body: JSON.stringify(body),
     });
 
@@ -73,5 +79,14 @@ describe('built gateway process (ROLE=api)', () => {
 
   it('exits 0 on SIGTERM', async () => {
     expect(await gw.stop('SIGTERM')).toBe(0);
+  });
+
+  it('logs JSON lines (only `npm start` makes them human-readable)', () => {
+    const lines = gw
+      .output()
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines) expect(JSON.parse(line), line).toHaveProperty('level');
   });
 });

@@ -2,12 +2,15 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { grant } from '../support/bodies';
+import { AUTH } from '../support/clients';
 import { freePort } from '../support/redis-server';
+import { sleep } from '../support/time';
 
 /**
  * `npm start` on a machine where nothing answers on the Redis port: the dev launcher starts a private
  * redis-server, the gateway with its embedded simulator, and a request goes all the way to
- * SUBMITTED. (The probe port is a free one here, so the machine's own Redis is never involved.)
+ * SUBMITTED, with human-readable logs. (The probe port is a free one here, so the machine's own
+ * Redis is never involved.)
  */
 describe('npm start (scripts/dev-start.mjs)', () => {
   it('starts a private Redis when none answers, serves /docs, and submits a request to the embedded simulator', async () => {
@@ -39,13 +42,13 @@ describe('npm start (scripts/dev-start.mjs)', () => {
         } catch {
           // not up yet
         }
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       expect(out).toContain('started a private development redis-server');
       expect((await fetch(`${base}/docs`)).status).toBe(200);
       const accepted = await fetch(`${base}/v3/access-requests`, {
         method: 'POST',
-        headers: { authorization: 'Bearer dev-secret', 'content-type': 'application/json' },
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
         body: JSON.stringify(grant()),
       });
       expect(accepted.status).toBe(202);
@@ -53,9 +56,9 @@ describe('npm start (scripts/dev-start.mjs)', () => {
       let state = 'QUEUED';
       let body: { state: string; pairs: { outcome: string; accessRequestIds?: string[] }[] } | undefined;
       for (let i = 0; i < 100 && (state === 'QUEUED' || state === 'PROCESSING'); i++) {
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
         body = (await (
-          await fetch(`${base}${statusUrl}`, { headers: { authorization: 'Bearer dev-secret' } })
+          await fetch(`${base}${statusUrl}`, { headers: { authorization: AUTH } })
         ).json()) as typeof body;
         state = body?.state ?? state;
       }
@@ -66,5 +69,8 @@ describe('npm start (scripts/dev-start.mjs)', () => {
       expect(await exited).toBe(0);
     }
     expect(out).toContain('IDN_BASE_URL is unset: started the embedded IdentityNow simulator');
+    // pino-pretty lines (`[HH:MM:ss.mmm] LEVEL: message`), not the JSON dist/main.js writes.
+    expect(out).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: IDN_BASE_URL is unset: started the embedded/m);
+    expect(out).not.toMatch(/^\{/m);
   });
 });

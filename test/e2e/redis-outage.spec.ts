@@ -1,9 +1,11 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grant } from '../support/bodies';
+import { AUTH } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { countJobs } from '../support/queue';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
+import { sleep } from '../support/time';
 
 describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', () => {
   let redis: PrivateRedis;
@@ -18,10 +20,7 @@ describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', (
   });
 
   const submit = (key?: string) => {
-    const r = request(gw.server)
-      .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
-      .timeout(5_000);
+    const r = request(gw.server).post('/v3/access-requests').set('authorization', AUTH).timeout(5_000);
     if (key !== undefined) void r.set('idempotency-key', key);
     return r.send(grant());
   };
@@ -47,7 +46,7 @@ describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', (
     // ioredis reconnects with backoff; bounded wait for readiness to come back.
     let readyAgain = 0;
     for (let i = 0; i < 50 && readyAgain !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       readyAgain = (await request(gw.server).get('/health/ready')).status;
     }
     expect(readyAgain).toBe(200);
@@ -66,7 +65,7 @@ describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', (
       expect(keyed.status).toBe(503);
       const status = await request(gw.server)
         .get(`/v3/access-requests/${crypto.randomUUID()}`)
-        .set('authorization', 'Bearer dev-secret')
+        .set('authorization', AUTH)
         .timeout(5_000);
       expect(status.status).toBe(503);
     } finally {
@@ -75,7 +74,7 @@ describe('Redis unreachable: 503 with Retry-After, never a hang, never a 202', (
     // The stalled enqueue was executed once Redis came back: exactly what the 503 warned about.
     let after = before;
     for (let i = 0; i < 50 && after === before; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       after = await countJobs(redis.url, 'out');
     }
     expect(after).toBe(before + 1);

@@ -1,8 +1,10 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entitlements, grant, ID1, ID2, identities, perIdentity, revoke } from '../support/bodies';
-import { future, startGateway, texts, type TestGateway } from '../support/gateway';
+import { entitlements, grant, ID1, ID2, identities, perIdentity, revoke, ROLE1 } from '../support/bodies';
+import { AUTH } from '../support/clients';
+import { startGateway, texts, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
+import { future } from '../support/time';
 
 type Body = Record<string, unknown>;
 const items = (b: Body): Body[] => b.requestedItems as Body[];
@@ -64,6 +66,11 @@ const cases: { rule: string; body: unknown; message: string | RegExp }[] = [
     rule: 'item is an object',
     body: { ...grant(), requestedItems: ['ROLE'] },
     message: /^requestedItems\[0\]/,
+  },
+  {
+    rule: 'item is not an array',
+    body: { ...grant(), requestedItems: [[]] },
+    message: 'requestedItems[0] must not be an array',
   },
   {
     rule: 'item type enum',
@@ -254,6 +261,85 @@ const cases: { rule: string; body: unknown; message: string | RegExp }[] = [
   },
 ];
 
+const ISO_MESSAGE = 'must be an ISO-8601 date-time with a time and a UTC offset, e.g. 2030-01-31T17:00:00Z';
+
+/**
+ * Shape errors and cross-field rules in one answer: a rule is judged when the values it reads are
+ * well-formed, and a rule about a field's presence applies whatever its value.
+ */
+const combined: { name: string; body: unknown; messages: string[] }[] = [
+  {
+    name: 'revoke without comment and with a malformed removeDate',
+    body: { ...revoke(), requestedItems: [{ type: 'ROLE', id: ROLE1, removeDate: '2031-01-01' }] },
+    messages: [
+      `requestedItems[0].removeDate ${ISO_MESSAGE}`,
+      'requestedItems[0].comment is required for REVOKE_ACCESS',
+    ],
+  },
+  {
+    name: 'unknown field, revoke for two identities, no requestedItems',
+    body: { requestType: 'REVOKE_ACCESS', requestedFor: [ID1, ID2], priority: 'high' },
+    messages: [
+      'priority is not a field of an IdentityNow access request; remove it',
+      'requestedItems is required (at least one item), unless requestedForWithRequestedItems is used',
+      'requestedFor must contain exactly one identity for REVOKE_ACCESS (found 2)',
+    ],
+  },
+  {
+    name: 'bad item type, reserved metadata, a past removeDate on another item',
+    body: {
+      ...grant(),
+      clientMetadata: { gatewayClientId: 'spoof' },
+      requestedItems: [
+        { type: 'GROUP', id: 'g1' },
+        { type: 'ROLE', id: ROLE1, removeDate: '2020-01-01T00:00:00Z' },
+      ],
+    },
+    messages: [
+      'requestedItems[0].type must be one of ACCESS_PROFILE, ROLE, ENTITLEMENT',
+      'clientMetadata.gatewayClientId is reserved: clientMetadata keys starting with "gateway" are set by the gateway',
+      'requestedItems[1].removeDate must be in the future (got 2020-01-01T00:00:00Z)',
+    ],
+  },
+  {
+    name: 'a malformed comment is not also "required"; a malformed startDate is still not allowed',
+    body: { ...revoke(), requestedItems: [{ type: 'ROLE', id: ROLE1, comment: '', startDate: 'soon' }] },
+    messages: [
+      'requestedItems[0].comment must be a non-empty string of at most 4000 characters',
+      `requestedItems[0].startDate ${ISO_MESSAGE}`,
+      'requestedItems[0].startDate is not allowed for REVOKE_ACCESS',
+    ],
+  },
+  {
+    name: 'a malformed identity list hides the identity counts, not the entitlement cap',
+    body: { requestedFor: [...identities(11), ''], requestedItems: entitlements(26) },
+    messages: [
+      'each value in requestedFor must be a non-empty string of at most 255 characters',
+      'requestedItems may contain at most 25 ENTITLEMENT items per request (found 26)',
+    ],
+  },
+  {
+    name: 'per-identity: bad item type, REVOKE_ACCESS, a past removeDate',
+    body: {
+      requestType: 'REVOKE_ACCESS',
+      requestedForWithRequestedItems: [
+        {
+          identityId: ID1,
+          requestedItems: [
+            { type: 'GROUP', id: 'g1' },
+            { type: 'ROLE', id: ROLE1, removeDate: '2020-01-01T00:00:00Z' },
+          ],
+        },
+      ],
+    },
+    messages: [
+      'requestedForWithRequestedItems[0].requestedItems[0].type must be one of ACCESS_PROFILE, ROLE, ENTITLEMENT',
+      'requestedForWithRequestedItems is only allowed for GRANT_ACCESS (requestType is REVOKE_ACCESS)',
+      'requestedForWithRequestedItems[0].requestedItems[1].removeDate must be in the future (got 2020-01-01T00:00:00Z)',
+    ],
+  },
+];
+
 describe('POST /v3/access-requests validation (one rule per case)', () => {
   let redis: PrivateRedis;
   let gw: TestGateway;
@@ -269,7 +355,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
   it.each(cases)('400: $rule', async ({ body, message }) => {
     const res = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .send(body as object);
     expect(res.status).toBe(400);
     expect(res.body.detailCode).toBe('400.1 Bad Request Content');
@@ -289,16 +375,22 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
         { type: 'ROLE', id: 'r2', startDate: future(1), comment: 'x' },
       ],
     };
-    const res = await request(gw.server)
-      .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
-      .send(body);
+    const res = await request(gw.server).post('/v3/access-requests').set('authorization', AUTH).send(body);
     expect(res.status).toBe(400);
     expect(texts(res.body)).toEqual([
       'requestedFor must contain exactly one identity for REVOKE_ACCESS (found 2)',
       'requestedItems[0].comment is required for REVOKE_ACCESS',
       'requestedItems[1].startDate is not allowed for REVOKE_ACCESS',
     ]);
+  });
+
+  it.each(combined)('400 with shape and cross-field errors together: $name', async ({ body, messages }) => {
+    const res = await request(gw.server)
+      .post('/v3/access-requests')
+      .set('authorization', AUTH)
+      .send(body as object);
+    expect(res.status).toBe(400);
+    expect(texts(res.body)).toEqual(messages);
   });
 
   it('nothing invalid reaches the queue', async () => {
@@ -309,7 +401,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
   it('400 for malformed JSON, 415 for another content type, 413 over the body limit, all ErrorResponseDto', async () => {
     const malformed = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .set('content-type', 'application/json')
       .send('{"requestedFor": [');
     expect(malformed.status).toBe(400);
@@ -317,7 +409,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
 
     const text = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .set('content-type', 'text/plain')
       .send('hello');
     expect(text.status).toBe(415);
@@ -326,16 +418,13 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
 
     const form = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .type('form')
       .send('requestedFor=x');
     expect(form.status).toBe(415);
 
     const huge = { ...grant(), clientMetadata: { note: 'x'.repeat(gw.config.http.bodyLimitBytes) } };
-    const large = await request(gw.server)
-      .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
-      .send(huge);
+    const large = await request(gw.server).post('/v3/access-requests').set('authorization', AUTH).send(huge);
     expect(large.status).toBe(413);
     expect(large.body.detailCode).toBe('413 Payload Too Large');
     expect(large.body.messages[0].text).toBe(
@@ -346,7 +435,7 @@ describe('POST /v3/access-requests validation (one rule per case)', () => {
   it('no stack traces or internals in error bodies', async () => {
     const res = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .set('content-type', 'application/json')
       .send('{');
     expect(JSON.stringify(res.body)).not.toMatch(/node_modules|at \w+ \(|\.js:\d+/);

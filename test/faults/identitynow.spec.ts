@@ -3,12 +3,12 @@ import {
   assertAccounted,
   backgroundLoad,
   finalRecords,
-  grantOf,
+  grantMix,
   Ledger,
   startFaultSystem,
-  waitUntil,
   type FaultSystem,
-} from './fault-system';
+} from '../support/fault-system';
+import { waitUntil } from '../support/time';
 
 /**
  * IdentityNow misbehaving while requests keep coming: one API process, two worker processes, the
@@ -27,21 +27,13 @@ describe('fault suite: IdentityNow faults under load (processes)', () => {
     await sys.simHttp.reset();
   });
 
-  /** One identity, two roles; every fourth request repeats a role of the one before (a duplicate). */
-  const mix =
-    (prefix: string) =>
-    (i: number): { body: object; pairs: string[] } =>
-      i % 4 === 3
-        ? grantOf([`${prefix}-u${i - 1}`], ['r2', 'r3'])
-        : grantOf([`${prefix}-u${i}`], ['r1', 'r2']);
-
   const run = async (
     prefix: string,
     count: number,
     during: (ledger: Ledger) => Promise<void> = () => Promise.resolve(),
   ): Promise<{ ledger: Ledger; accounting: ReturnType<typeof assertAccounted> }> => {
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [sys.apis[0]?.url as string], mix(prefix), {
+    const load = backgroundLoad(ledger, [sys.apis[0]?.url as string], grantMix(prefix), {
       concurrency: 4,
       max: count,
     });

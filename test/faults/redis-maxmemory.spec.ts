@@ -6,12 +6,12 @@ import {
   assertRefusal,
   backgroundLoad,
   finalRecords,
-  grantOf,
+  grantMix,
   Ledger,
   startFaultSystem,
-  waitUntil,
   type FaultSystem,
-} from './fault-system';
+} from '../support/fault-system';
+import { sleep, waitUntil } from '../support/time';
 
 /** Fills Redis with 256 KB values until it refuses a write with OOM (bounded: < 100 keys for 16 MB). */
 async function fillUntilOom(client: Redis): Promise<void> {
@@ -52,18 +52,11 @@ describe('fault suite: Redis at maxmemory (noeviction)', () => {
     await sys.close();
   });
 
-  const mix =
-    (prefix: string) =>
-    (i: number): { body: object; pairs: string[] } =>
-      i % 4 === 3
-        ? grantOf([`${prefix}-u${i - 1}`], ['r2', 'r3'])
-        : grantOf([`${prefix}-u${i}`], ['r1', 'r2']);
-
   const fullEpisode = async (prefix: string): Promise<Ledger> => {
     const api = sys.apis[0]?.url as string;
     const filler = sys.redis.client();
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [api], mix(prefix), { concurrency: 3, max: 5_000, pauseMs: 30 });
+    const load = backgroundLoad(ledger, [api], grantMix(prefix), { concurrency: 3, max: 5_000, pauseMs: 30 });
     await waitUntil('requests accepted', () => ledger.accepted.length >= 20);
     await fillUntilOom(filler);
     const sentAtFull = ledger.sent.length;
@@ -73,7 +66,7 @@ describe('fault suite: Redis at maxmemory (noeviction)', () => {
     );
     // A 202 now and then while full is fine: Redis hovers at the limit (keys expire, completed jobs
     // are removed) and takes a write; a 202 means the job is in Redis, the accounting proves it is kept.
-    await new Promise((r) => setTimeout(r, 3_000));
+    await sleep(3_000);
     // Memory comes back (an operator raised maxmemory or removed what filled it).
     await freeFiller(filler);
     const acceptedAtFree = ledger.accepted.length;

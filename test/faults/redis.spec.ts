@@ -5,20 +5,13 @@ import {
   assertRefusal,
   backgroundLoad,
   finalRecords,
-  grantOf,
+  grantMix,
   httpStatus,
   Ledger,
   startFaultSystem,
-  waitUntil,
   type FaultSystem,
-} from './fault-system';
-
-const mix =
-  (prefix: string) =>
-  (i: number): { body: object; pairs: string[] } =>
-    i % 4 === 3 ? grantOf([`${prefix}-u${i - 1}`], ['r2', 'r3']) : grantOf([`${prefix}-u${i}`], ['r1', 'r2']);
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+} from '../support/fault-system';
+import { sleep, waitUntil } from '../support/time';
 
 /**
  * Requests answered 503 whose pairs nevertheless reached IdentityNow: the enqueue timed out on the API
@@ -60,7 +53,11 @@ describe('fault suite: Redis stopped and restarted mid-load', () => {
     const api = sys.apis[0]?.url as string;
     const worker = sys.workers[0]?.url as string;
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [api], mix('restart'), { concurrency: 3, max: 5_000, pauseMs: 30 });
+    const load = backgroundLoad(ledger, [api], grantMix('restart'), {
+      concurrency: 3,
+      max: 5_000,
+      pauseMs: 30,
+    });
     await waitUntil('requests accepted', () => ledger.accepted.length >= 20);
 
     await sys.redis.kill();
@@ -125,7 +122,7 @@ describe('fault suite: Redis paused longer than the job lock', () => {
   it('nothing accepted lost, nothing sent twice', async () => {
     const api = sys.apis[0]?.url as string;
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [api], mix('pause'), { concurrency: 3, max: 120, pauseMs: 50 });
+    const load = backgroundLoad(ledger, [api], grantMix('pause'), { concurrency: 3, max: 120, pauseMs: 50 });
     await waitUntil('requests accepted', () => ledger.accepted.length >= 20);
     await waitUntil(
       'submissions in flight',

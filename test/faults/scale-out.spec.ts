@@ -8,7 +8,7 @@ import {
   Ledger,
   startFaultSystem,
   type FaultSystem,
-} from './fault-system';
+} from '../support/fault-system';
 
 const APP = 'Bearer app-secret-0123';
 const LIMITED = 'Bearer limited-secret-0123';

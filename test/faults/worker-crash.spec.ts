@@ -3,12 +3,12 @@ import {
   assertAccounted,
   backgroundLoad,
   finalRecords,
-  grantOf,
+  grantMix,
   Ledger,
   startFaultSystem,
-  waitUntil,
   type FaultSystem,
-} from './fault-system';
+} from '../support/fault-system';
+import { waitUntil } from '../support/time';
 
 /**
  * Worker processes dying (kill -9) or being stopped (SIGTERM) while IdentityNow calls are in flight
@@ -24,12 +24,6 @@ describe('fault suite: worker processes killed and stopped mid-flight', () => {
   });
 
   const api = (): string => sys.apis[0]?.url as string;
-  const mix =
-    (prefix: string) =>
-    (i: number): { body: object; pairs: string[] } =>
-      i % 4 === 3
-        ? grantOf([`${prefix}-u${i - 1}`], ['r2', 'r3'])
-        : grantOf([`${prefix}-u${i}`], ['r1', 'r2']);
   const inFlightSubmits = async (): Promise<number> =>
     (await sys.simHttp.records('?operation=submit')).calls.filter((c) => c.durationMs === null).length;
 
@@ -37,7 +31,7 @@ describe('fault suite: worker processes killed and stopped mid-flight', () => {
     await sys.simHttp.reset();
     await sys.simHttp.faults({ latency: { minMs: 1_500, maxMs: 1_500 } });
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [api()], mix('kill'), { concurrency: 4, max: 40 });
+    const load = backgroundLoad(ledger, [api()], grantMix('kill'), { concurrency: 4, max: 40 });
     await waitUntil('submissions in flight', async () => (await inFlightSubmits()) >= 6);
     const victim = sys.workers.shift();
     expect(await victim?.stop('SIGKILL')).toBe('SIGKILL');
@@ -59,7 +53,7 @@ describe('fault suite: worker processes killed and stopped mid-flight', () => {
     await sys.simHttp.reset();
     await sys.simHttp.faults({ latency: { minMs: 1_000, maxMs: 1_000 } });
     const ledger = new Ledger();
-    const load = backgroundLoad(ledger, [api()], mix('term'), { concurrency: 4, max: 40 });
+    const load = backgroundLoad(ledger, [api()], grantMix('term'), { concurrency: 4, max: 40 });
     await waitUntil('submissions in flight', async () => (await inFlightSubmits()) >= 4);
     const stopping = sys.workers.shift();
     // SHUTDOWN_GRACE_MS (3 s in these tests) is longer than one call (1 s): in-flight work finishes.

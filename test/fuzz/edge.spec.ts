@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateAccessRequest } from '../../src/access-request/access-request.validator';
+import { AUTH } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { readJob } from '../support/queue';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
@@ -119,7 +120,7 @@ describe('fuzzing the edge', () => {
       fc.asyncProperty(body, async (b) => {
         const res = await request(gw.server)
           .post('/v3/access-requests')
-          .set('authorization', 'Bearer dev-secret')
+          .set('authorization', AUTH)
           .set('content-type', 'application/json')
           .send(b === undefined ? 'null' : JSON.stringify(b));
         expect(res.status).toBeLessThan(500);
@@ -154,7 +155,7 @@ describe('fuzzing the edge', () => {
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 200 }), async (raw) => {
         const res = await request(gw.server)
           .post('/v3/access-requests')
-          .set('authorization', 'Bearer dev-secret')
+          .set('authorization', AUTH)
           .set('content-type', 'application/json')
           .send(raw);
         expect(res.status).toBeGreaterThanOrEqual(400);

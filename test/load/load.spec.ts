@@ -3,9 +3,11 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, pairKey, type RunningSimulator } from '../../src/simulator';
 import type { RequestRecord } from '../../src/access-request/request-record';
+import { AUTH } from '../support/clients';
 import { texts, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
-import { startWorkerGateway } from '../submission/worker-stack';
+import { future, sleep } from '../support/time';
+import { startWorkerGateway } from '../support/worker-stack';
 
 /**
  * Thousands of requests through the real app (HTTP edge → Redis → worker → simulator over HTTP), many
@@ -14,7 +16,6 @@ import { startWorkerGateway } from '../submission/worker-stack';
  */
 const TOTAL = Number(process.env.LOAD_REQUESTS ?? 3000);
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 64);
-const AUTH = 'Bearer dev-secret';
 
 type Body = Record<string, unknown>;
 interface Planned {
@@ -40,7 +41,7 @@ function plan(total: number): Planned[] {
   const out: Planned[] = [];
   const grants: Planned[] = [];
   const revokes: Planned[] = [];
-  const future = new Date(Date.now() + 90 * 86_400_000).toISOString();
+  const removeDate = future(90);
   for (let i = 0; i < total; i++) {
     const r = rand();
     if (r < 0.03) {
@@ -99,7 +100,7 @@ function plan(total: number): Planned[] {
         type: pick(grantItems),
         id: `item-${i}-${k}`,
         comment: 'load test',
-        removeDate: future,
+        removeDate,
       }));
       const p: Planned = {
         body: {
@@ -219,7 +220,7 @@ describe(`load: ${TOTAL} requests, ${CONCURRENCY} at a time, through API, queue,
         if (res.status === 200 && rec.state !== 'QUEUED' && rec.state !== 'PROCESSING')
           finals.set(a.trackingId, rec);
       });
-      if (finals.size < accepted.length) await new Promise((r) => setTimeout(r, 250));
+      if (finals.size < accepted.length) await sleep(250);
     }
     const drainSeconds = (performance.now() - started) / 1000;
 

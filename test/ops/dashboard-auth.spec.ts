@@ -1,17 +1,16 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH, basic } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
 const ADMIN = { ADMIN_USER: 'ops-admin', ADMIN_PASSWORD: 'correct-horse-battery' };
-const basic = (user: string, password: string): string =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const GOOD = basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD);
 
 async function enqueue(gw: TestGateway, identity: string): Promise<string> {
   const res = await request(gw.server)
     .post('/v3/access-requests')
-    .set('authorization', 'Bearer dev-secret')
+    .set('authorization', AUTH)
     .send({ requestedFor: [identity], requestedItems: [{ type: 'ROLE', id: 'role-1' }] });
   expect(res.status).toBe(202);
   return res.body.trackingId as string;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
@@ -48,7 +49,7 @@ describe.skipIf(skip)('Bull Board in a real browser (Debian Chromium)', () => {
     for (const r of requests) {
       const res = await request(g.server)
         .post('/v3/access-requests')
-        .set('authorization', 'Bearer dev-secret')
+        .set('authorization', AUTH)
         .send({
           requestedFor: r.requestedFor,
           requestedItems: r.items.map((i) => ({ ...i, comment: 'requested through the gateway' })),

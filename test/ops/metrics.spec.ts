@@ -1,11 +1,11 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsService } from '../../src/ops/metrics.service';
+import { AUTH } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { metricFamilies, parseMetrics, sampleValue } from '../support/prometheus';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
-const AUTH = 'Bearer dev-secret';
 const IDENTITY_IDS = ['2c9180835d2e5168015d32f890ca1581', '2c9180835d2e5168015d32f890ca1582'];
 const ITEM_ID = '2c9180835d2e5168015d32f890ca9999';
 

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReadinessService } from '../../src/ops/readiness.service';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
+import { sleep } from '../support/time';
 
 /** Polls /health/ready until `pred` holds (bounded: at most 100 tries, about 10 s). */
 async function readyUntil(
@@ -15,7 +16,7 @@ async function readyUntil(
     const res = await request(gw.server).get('/health/ready');
     last = { status: res.status, body: res.body };
     if (pred(res.status)) return last;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return last!;
 }

@@ -3,12 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { DestinationStream } from 'pino';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/app-config';
 import { createLogger, jobLogger, NestPinoLogger, REDACTED } from '../../src/ops/logger';
+import { basic } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
+import { LogCapture } from '../support/log-capture';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
 /** Canaries: distinctive strings that must never show up anywhere we can look. */
@@ -21,13 +22,6 @@ const CANARY = {
   adminPassword: 'canary-admin-password-91e2',
 };
 const PREFIX = '{canary}';
-
-class Capture implements DestinationStream {
-  readonly lines: string[] = [];
-  write(line: string): void {
-    this.lines.push(line);
-  }
-}
 
 /** Every key and every value of every type, as text. */
 async function dumpRedis(client: Redis): Promise<{ keys: string[]; text: string }> {
@@ -74,7 +68,7 @@ describe('secrets never leak: logs, metrics, error bodies, Redis', () => {
   let redis: PrivateRedis;
   let gw: TestGateway;
   let dir: string;
-  const logs = new Capture();
+  const logs = new LogCapture();
   const responses: string[] = [];
   let issuedToken = '';
 
@@ -159,10 +153,7 @@ describe('secrets never leak: logs, metrics, error bodies, Redis', () => {
       keep(
         await request(s)
           .post('/oauth/token')
-          .set(
-            'authorization',
-            `Basic ${Buffer.from(`hr-portal:${CANARY.wrongOauthSecret}`).toString('base64')}`,
-          )
+          .set('authorization', basic('hr-portal', CANARY.wrongOauthSecret))
           .type('form')
           .send('grant_type=client_credentials'),
       ).status,
@@ -217,14 +208,14 @@ describe('secrets never leak: logs, metrics, error bodies, Redis', () => {
       keep(
         await request(s)
           .get('/admin/queues/api/queues')
-          .set('authorization', `Basic ${Buffer.from(`admin:${CANARY.adminPassword}`).toString('base64')}`),
+          .set('authorization', basic('admin', CANARY.adminPassword)),
       ).status,
     ).toBe(200);
     expect(
       keep(
         await request(s)
           .get('/admin/queues')
-          .set('authorization', `Basic ${Buffer.from(`admin:${CANARY.adminPassword}x`).toString('base64')}`),
+          .set('authorization', basic('admin', `${CANARY.adminPassword}x`)),
       ).status,
     ).toBe(401);
     // 6. Status reads with each credential.
@@ -264,7 +255,7 @@ describe('secrets never leak: logs, metrics, error bodies, Redis', () => {
 
   it('logged one JSON line per HTTP request, with request id and no secret', () => {
     expect(logs.lines.length).toBeGreaterThan(10);
-    const parsed = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const parsed = logs.records;
     const requests = parsed.filter((l) => l.msg === 'http request');
     expect(requests).toHaveLength(responses.length);
     for (const line of requests) {
@@ -315,8 +306,8 @@ describe('createLogger redaction (second line of defence)', () => {
     ADMIN_USER: 'admin',
     ADMIN_PASSWORD: CANARY.adminPassword,
   });
-  const logged = (fn: (capture: Capture) => void): string => {
-    const capture = new Capture();
+  const logged = (fn: (capture: LogCapture) => void): string => {
+    const capture = new LogCapture();
     fn(capture);
     expect(capture.lines.length).toBeGreaterThan(0);
     return capture.lines.join('');
@@ -355,12 +346,12 @@ describe('createLogger redaction (second line of defence)', () => {
   });
 
   it('maps Nest log calls to pino levels with context and fields', () => {
-    const capture = new Capture();
+    const capture = new LogCapture();
     const nest = new NestPinoLogger(createLogger(config, { destination: capture, level: 'trace' }));
     nest.log('hello', 'Boot');
     nest.error({ requestId: 'r-1' }, 'unhandled error', 'Filter');
     nest.verbose('detail');
-    const lines = capture.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = capture.records;
     expect(lines[0]).toMatchObject({ level: 'info', msg: 'hello', context: 'Boot' });
     expect(lines[1]).toMatchObject({
       level: 'error',
@@ -372,7 +363,7 @@ describe('createLogger redaction (second line of defence)', () => {
   });
 
   it('binds the ids of a job (from its HTTP request) to every line of a job logger', () => {
-    const capture = new Capture();
+    const capture = new LogCapture();
     const log = jobLogger(createLogger(config, { destination: capture, level: 'info' }), {
       trackingId: 't-1',
       clientId: 'hr-portal',
@@ -380,7 +371,7 @@ describe('createLogger redaction (second line of defence)', () => {
       traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     });
     log.info({ outcome: 'SUBMITTED', attempt: 1 }, 'job outcome');
-    expect(JSON.parse(capture.lines[0]!)).toMatchObject({
+    expect(capture.records[0]).toMatchObject({
       trackingId: 't-1',
       clientId: 'hr-portal',
       requestId: 'req-1',
@@ -391,7 +382,7 @@ describe('createLogger redaction (second line of defence)', () => {
   });
 
   it('writes nothing at LOG_LEVEL=silent', () => {
-    const capture = new Capture();
+    const capture = new LogCapture();
     const log = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }), { destination: capture });
     log.error('nope');
     expect(capture.lines).toEqual([]);

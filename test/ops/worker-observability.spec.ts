@@ -1,19 +1,14 @@
-import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import { grant } from '../support/bodies';
+import { AUTH } from '../support/clients';
 import type { TestGateway } from '../support/gateway';
+import { LogCapture } from '../support/log-capture';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
-import { startWorkerGateway } from '../submission/worker-stack';
-
-class Capture implements DestinationStream {
-  readonly lines: Record<string, unknown>[] = [];
-  write(line: string): void {
-    this.lines.push(JSON.parse(line) as Record<string, unknown>);
-  }
-}
+import { sleep } from '../support/time';
+import { startWorkerGateway } from '../support/worker-stack';
 
 const REQUEST_ID = 'req-observability-1';
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -22,7 +17,7 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
   let redis: PrivateRedis;
   let sim: RunningSimulator;
   let gw: TestGateway;
-  const logs = new Capture();
+  const logs = new LogCapture();
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -41,7 +36,7 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
   it('carries the request id and traceparent from the HTTP request to the job outcome and IdentityNow call lines', async () => {
     const accepted = await request(gw.server)
       .post('/v3/access-requests')
-      .set('authorization', 'Bearer dev-secret')
+      .set('authorization', AUTH)
       .set('x-request-id', REQUEST_ID)
       .set('traceparent', TRACEPARENT)
       .send(grant());
@@ -53,20 +48,17 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
       i < 100 && (record === undefined || record.state === 'QUEUED' || record.state === 'PROCESSING');
       i++
     ) {
-      await new Promise((r) => setTimeout(r, 100));
-      record = (
-        await request(gw.server)
-          .get(`/v3/access-requests/${trackingId}`)
-          .set('authorization', 'Bearer dev-secret')
-      ).body as RequestRecord;
+      await sleep(100);
+      record = (await request(gw.server).get(`/v3/access-requests/${trackingId}`).set('authorization', AUTH))
+        .body as RequestRecord;
     }
     expect(record?.state).toBe('SUBMITTED');
 
-    const httpLine = logs.lines.find(
+    const httpLine = logs.records.find(
       (l) => l.msg === 'http request' && l.requestId === REQUEST_ID && l.status === 202,
     );
     expect(httpLine, 'one line per HTTP request').toBeDefined();
-    const outcome = logs.lines.filter((l) => l.msg === 'job outcome' && l.trackingId === trackingId);
+    const outcome = logs.records.filter((l) => l.msg === 'job outcome' && l.trackingId === trackingId);
     expect(outcome).toHaveLength(1);
     expect(outcome[0]).toMatchObject({
       requestId: REQUEST_ID,
@@ -74,7 +66,7 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
       clientId: 'dev',
       state: 'SUBMITTED',
     });
-    const call = logs.lines.find((l) => l.msg === 'identitynow call' && l.trackingId === trackingId);
+    const call = logs.records.find((l) => l.msg === 'identitynow call' && l.trackingId === trackingId);
     expect(call).toMatchObject({
       requestId: REQUEST_ID,
       traceparent: TRACEPARENT,

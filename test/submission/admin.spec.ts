@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway } from '../support/gateway';
 import { startRedis } from '../support/redis-server';
-import { pairKey, startWorkerStack, type WorkerStack } from './worker-stack';
+import { pairKey, startWorkerStack, type WorkerStack } from '../support/worker-stack';
 
 const basic = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fullJitterDelay } from '../../src/submission/backoff';
-import { pairKey, startWorkerStack, type WorkerStack } from './worker-stack';
+import { pairKey, startWorkerStack, type WorkerStack } from '../support/worker-stack';
 
 const roles = (identities: string[], items: string[], requestType = 'GRANT_ACCESS'): object => ({
   requestType,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis } from '../support/redis-server';
 import { createSimulator } from '../../src/simulator';
-import { pairKey, startWorkerGateway, startWorkerStack, type WorkerStack } from './worker-stack';
+import { pairKey, startWorkerGateway, startWorkerStack, type WorkerStack } from '../support/worker-stack';
 import request from 'supertest';
 
 const grant = (identities: string[], items: string[]): object => ({

@@ -2,10 +2,11 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
 import type { RequestRecord } from '../../src/access-request/request-record';
+import { AUTH } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
-import { AUTH, FAST_ENV, pairKey } from './worker-stack';
+import { FAST_ENV, pairKey } from '../support/worker-stack';
 
 /**
  * Worker PROCESSES (the built `dist/main.js`, ROLE=worker) against one Redis and one simulator; the

@@ -1,4 +1,4 @@
-import { future } from './gateway';
+import { future } from './time';
 
 export const ID1 = '2c918084660f45d6016617daa9210584';
 export const ID2 = '2c918084660f45d6016617daa9210585';

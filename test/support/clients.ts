@@ -28,3 +28,9 @@ export function writeClientsFile(clients: TestClient[]): string {
 }
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef0123';
+
+/** The built-in development client (DEV_CLIENT_SECRET's default) that every test gateway accepts. */
+export const AUTH = 'Bearer dev-secret';
+
+export const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './redis-server';
+import { sleep } from './time';
 
 export const DIST_MAIN = join(__dirname, '../../dist/main.js');
 
@@ -49,7 +50,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       proc.kill('SIGKILL');
       throw new Error(`gateway did not start within 30 s:\n${out}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return {
     url,

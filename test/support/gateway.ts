@@ -27,9 +27,6 @@ export async function startGateway(
   };
 }
 
-/** A future instant, as IdentityNow wants for removeDate. */
-export const future = (days = 30): string => new Date(Date.now() + days * 86_400_000).toISOString();
-
 /** The `messages[].text` of an ErrorResponseDto body. */
 export const texts = (body: unknown): string[] =>
   ((body as { messages?: { text: string }[] }).messages ?? []).map((m) => m.text);

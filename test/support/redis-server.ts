@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { sleep } from './time';
 
 /** A free loopback TCP port (the OS picks it; we release it right away). */
 export async function freePort(): Promise<number> {
@@ -85,7 +86,7 @@ export async function startRedis(
       } catch {
         probe.disconnect();
         if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     }
   };

@@ -8,23 +8,10 @@ import {
   type Metadata,
   type RequestType,
 } from '../access-request.types';
+import { MAX_ACCOUNT_REFS, MAX_IDENTITIES, MAX_ITEMS, MAX_TEXT_LENGTH } from '../access-request.limits';
 import { IsClientMetadata, IsIsoDateTimeWithOffset, IsNonBlankString } from './validators';
 
-/**
- * Mirrors IdentityNow v3 `AccessRequest` (see ../shared/idn-openapi, schema AccessRequest) so that
- * apps built on SailPoint's SDK can send the same body to the gateway. Type and shape rules live here;
- * cross-field rules (caps, revoke rules, either/or) live in identitynow.rules.ts.
- */
-
-// Gateway-side bounds: IdentityNow documents no cap for roles/access profiles, but an unbounded
-// identities x items product would explode into millions of pairs in the worker.
-export const MAX_IDENTITIES = 1000;
-export const MAX_ITEMS = 1000;
-
-/**
- * Optional but not nullable (IdentityNow's schema does not allow null here): absent is fine, null is
- * validated like any other value and refused. class-validator's IsOptional would let null through.
- */
+/** Absent is fine, null is refused (IdentityNow's schema has no null here; IsOptional would pass it). */
 const IfPresent = (): PropertyDecorator => ValidateIf((_o: object, value: unknown) => value !== undefined);
 
 const itemTypeMessage = `$property must be one of ${ITEM_TYPES.join(', ')}`;
@@ -45,7 +32,7 @@ export class AccessRequestItemDto {
 
   @ApiPropertyOptional({ example: 'Needed for the Q3 audit', description: 'Required for REVOKE_ACCESS' })
   @IfPresent()
-  @IsNonBlankString({ maxLength: 4000 })
+  @IsNonBlankString({ maxLength: MAX_TEXT_LENGTH })
   comment?: string;
 
   @ApiPropertyOptional({
@@ -106,7 +93,7 @@ export class SourceItemRefDto {
   @ApiPropertyOptional({ type: [AccountItemRefDto], nullable: true })
   @ValidateIf((o: object) => nullable(o, 'accounts'))
   @IsArray()
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(MAX_ACCOUNT_REFS)
   @ValidateNested({ each: true })
   @Type(() => AccountItemRefDto)
   accounts?: AccountItemRefDto[] | null;
@@ -123,7 +110,7 @@ export class RequestedItemDtoRefDto {
 
   @ApiPropertyOptional()
   @IfPresent()
-  @IsNonBlankString({ maxLength: 4000 })
+  @IsNonBlankString({ maxLength: MAX_TEXT_LENGTH })
   comment?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
@@ -144,7 +131,7 @@ export class RequestedItemDtoRefDto {
   @ApiPropertyOptional({ type: [SourceItemRefDto], nullable: true })
   @ValidateIf((o: object) => nullable(o, 'accountSelection'))
   @IsArray()
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(MAX_ACCOUNT_REFS)
   @ValidateNested({ each: true })
   @Type(() => SourceItemRefDto)
   accountSelection?: SourceItemRefDto[] | null;

@@ -1,9 +1,7 @@
 import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import { MAX_METADATA_ENTRIES, MAX_STRING_LENGTH, MAX_TEXT_LENGTH } from '../access-request.limits';
 
-/**
- * IdentityNow takes ISO-8601 date-times; we insist on an explicit time and offset so that "when" is
- * never guessed from a server's time zone. A bare date or a local time is rejected.
- */
+/** A time and an offset are required, so that "when" is never guessed from a server's time zone. */
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
 const OFFSET = /^([+-])(\d{2}):(\d{2})$/;
@@ -14,10 +12,8 @@ export function parseIsoDateTime(value: string): Date | undefined {
 }
 
 /**
- * The instant `new Date(value)` gives, or undefined when the value is not an accepted date-time.
- * Computed from the fields for the usual forms (`Z` or `±hh:mm`, years from 100): `new Date(string)`
- * was a visible cost on the accept path, where each date is read three times. Anything else is
- * left to `new Date`; test/unit/iso-date-time.spec.ts checks both agree.
+ * The instant `new Date(value)` gives, computed from the fields for the usual forms (`new Date` was a
+ * visible cost on the accept path); iso-date-time.spec.ts checks both agree.
  */
 export function parseIsoDateTimeMs(value: string): number | undefined {
   const m = ISO_DATE_TIME.exec(value);
@@ -60,7 +56,7 @@ export function parseIsoDateTimeMs(value: string): number | undefined {
   return ms;
 }
 
-/** What `new Date(Date.UTC(year, month, 0)).getUTCDate()` says (years 0-99 read as 1900-1999, as Date.UTC does). */
+/** Years 0-99 read as 1900-1999, as Date.UTC does. */
 function daysInMonth(year: number, month: number): number {
   const y = year < 100 ? year + 1900 : year;
   if (month === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
@@ -87,9 +83,9 @@ export function IsIsoDateTimeWithOffset(options?: ValidationOptions): PropertyDe
   };
 }
 
-/** A string with at least one non-blank character: IdentityNow rejects empty strings; omit the field. */
+/** IdentityNow rejects empty strings: omit the field instead. */
 export function IsNonBlankString(options?: ValidationOptions & { maxLength?: number }): PropertyDecorator {
-  const maxLength = options?.maxLength ?? 255;
+  const maxLength = options?.maxLength ?? MAX_STRING_LENGTH;
   return (target, propertyName) => {
     registerDecorator({
       name: 'isNonBlankString',
@@ -112,7 +108,6 @@ export function IsNonBlankString(options?: ValidationOptions & { maxLength?: num
   };
 }
 
-/** IdentityNow's `clientMetadata`: a flat map of string to string (reserved keys: see identitynow.rules.ts). */
 export function IsClientMetadata(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) => {
     registerDecorator({
@@ -128,8 +123,6 @@ export function IsClientMetadata(options?: ValidationOptions): PropertyDecorator
   };
 }
 
-export const MAX_METADATA_ENTRIES = 64;
-
 function describeMetadataProblem(property: string, value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return `${property} must be an object mapping strings to strings`;
@@ -139,9 +132,10 @@ function describeMetadataProblem(property: string, value: unknown): string | und
     return `${property} may have at most ${MAX_METADATA_ENTRIES} entries`;
   }
   for (const [key, v] of entries) {
-    if (key.length === 0 || key.length > 255) return `${property} keys must be 1 to 255 characters`;
+    if (key.length === 0 || key.length > MAX_STRING_LENGTH)
+      return `${property} keys must be 1 to ${MAX_STRING_LENGTH} characters`;
     if (typeof v !== 'string') return `${property}.${key} must be a string`;
-    if (v.length > 4000) return `${property}.${key} must be at most 4000 characters`;
+    if (v.length > MAX_TEXT_LENGTH) return `${property}.${key} must be at most ${MAX_TEXT_LENGTH} characters`;
   }
   return undefined;
 }

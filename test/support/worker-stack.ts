@@ -3,10 +3,10 @@ import { createSimulator, type RunningSimulator, type SimulatorOptions } from '.
 import { SubmissionModule } from '../../src/submission/submission.module';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import type { GatewayOptions } from '../../src/app.factory';
-import { startGateway, type TestGateway } from '../support/gateway';
-import { startRedis, type PrivateRedis } from '../support/redis-server';
-
-export const AUTH = 'Bearer dev-secret';
+import { AUTH } from './clients';
+import { startGateway, type TestGateway } from './gateway';
+import { startRedis, type PrivateRedis } from './redis-server';
+import { sleep } from './time';
 
 export interface WorkerStack {
   readonly redis: PrivateRedis;
@@ -65,7 +65,7 @@ export async function startWorkerStack(
         const s = await stack.status(trackingId);
         if (s.state !== 'QUEUED' && s.state !== 'PROCESSING') return s;
         if (Date.now() > deadline) throw new Error(`${trackingId} still ${s.state}: ${JSON.stringify(s)}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     },
     async close() {
@@ -112,5 +112,5 @@ export async function startWorkerGateway(
   );
 }
 
-export const pairKey = (requestType: string, identity: string, type: string, id: string): string =>
-  `${requestType}|${identity}|${type}|${id}`;
+/** The simulator's key of one identity-item pair, as its records count them. */
+export { pairKey } from '../../src/simulator';

@@ -2,9 +2,11 @@ import { expect } from 'vitest';
 import { createSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 import type { SimRecords, SimScriptedFault, SimFaultSettings } from '../../src/simulator/simulator.types';
 import type { RequestRecord, RequestState } from '../../src/access-request/request-record';
-import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
-import { startRedis, type PrivateRedis } from '../support/redis-server';
-import { AUTH, FAST_ENV, pairKey } from '../submission/worker-stack';
+import { AUTH } from './clients';
+import { startGatewayProcess, type GatewayProcess } from './gateway-process';
+import { startRedis, type PrivateRedis } from './redis-server';
+import { sleep } from './time';
+import { FAST_ENV, pairKey } from './worker-stack';
 
 /**
  * The whole system as processes, for fault tests: one private redis-server, one IdentityNow simulator
@@ -173,6 +175,12 @@ export function grantOf(identities: string[], roles: string[]): { body: object; 
   };
 }
 
+/** One identity, two roles; every fourth request repeats a role of the one before (a duplicate). */
+export const grantMix =
+  (prefix: string) =>
+  (i: number): { body: object; pairs: string[] } =>
+    i % 4 === 3 ? grantOf([`${prefix}-u${i - 1}`], ['r2', 'r3']) : grantOf([`${prefix}-u${i}`], ['r1', 'r2']);
+
 /**
  * Every POST the test sent and what it got. A request that got no answer at all (connection error,
  * client timeout) is kept in `unanswered`: the tests require that list to be empty.
@@ -240,7 +248,7 @@ export function backgroundLoad(
     while (!stopped && i < max) {
       const k = i++;
       await ledger.post(apis[k % apis.length] as string, next(k));
-      await new Promise((r) => setTimeout(r, opts.pauseMs ?? 20));
+      await sleep(opts.pauseMs ?? 20);
     }
   };
   const lanes = Array.from({ length: opts.concurrency ?? 3 }, () => lane());
@@ -255,18 +263,6 @@ export function backgroundLoad(
     },
     count: () => i,
   };
-}
-
-export async function waitUntil(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export async function httpStatus(url: string, timeoutMs = 5_000): Promise<number> {
@@ -310,7 +306,7 @@ export async function finalRecords(
       throw new Error(
         `${last.size} accepted request(s) not final after ${timeoutMs} ms: ${JSON.stringify([...last].slice(0, 5))}`,
       );
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 
