@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
 import { idnV3Validator } from '../support/idn-spec';
+import { future } from '../support/time';
 import { http, status, submit, token, type HttpResult } from '../support/sim-client';
 
 /**
@@ -22,8 +23,7 @@ const SUBMIT = ['/access-requests', 'post'] as const;
 const STATUS = ['/access-request-status', 'get'] as const;
 const CANCEL = ['/access-requests/cancel', 'post'] as const;
 
-const future = (days = 30): string => new Date(Date.now() + days * 86_400_000).toISOString();
-const past = (days = 1): string => new Date(Date.now() - days * 86_400_000).toISOString();
+const past = (days = 1): string => future(-days);
 
 describe('simulator contract: responses validate against the official v3 spec', () => {
   let sim: RunningSimulator;

@@ -1,8 +1,7 @@
+import { sleep } from '../support/time';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator, DEFAULT_RATE_LIMIT, type RunningSimulator } from '../../src/simulator';
 import { http, status, token } from '../support/sim-client';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('simulator rate limit (per client_id, token calls exempt)', () => {
   let sim: RunningSimulator | undefined;

@@ -1,3 +1,4 @@
+import { sleep } from '../support/time';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
 import { status, submit, token } from '../support/sim-client';
@@ -16,8 +17,6 @@ interface Entry {
   requester: { id: string };
   clientMetadata: Record<string, string> | null;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('simulator GET /v3/access-request-status', () => {
   let sim: RunningSimulator;

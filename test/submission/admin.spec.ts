@@ -1,11 +1,10 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { basic } from '../support/clients';
 import { startGateway } from '../support/gateway';
 import { startRedis } from '../support/redis-server';
 import { pairKey, startWorkerStack, type WorkerStack } from '../support/worker-stack';
 
-const basic = (user: string, password: string): string =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const ADMIN = basic('ops', 'ops-password-1');
 
 describe('POST /admin/requests/{trackingId}/retry', () => {

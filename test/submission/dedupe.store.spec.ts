@@ -4,13 +4,10 @@ import type { AccessRequestBody } from '../../src/access-request/access-request.
 import { expandPairs } from '../../src/access-request/pairs';
 import { loadConfig } from '../../src/config/app-config';
 import { DedupeStore } from '../../src/submission/dedupe.store';
+import { roleGrant } from '../support/bodies';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
-const grant = (identities: string[], items: string[]): AccessRequestBody => ({
-  requestType: 'GRANT_ACCESS',
-  requestedFor: identities,
-  requestedItems: items.map((id) => ({ type: 'ROLE', id })),
-});
+const grant = (identities: string[], items: string[]): AccessRequestBody => roleGrant(identities, items);
 const revoke = (identity: string, item: string): AccessRequestBody => ({
   requestType: 'REVOKE_ACCESS',
   requestedFor: [identity],

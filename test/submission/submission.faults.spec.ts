@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { roleGrant } from '../support/bodies';
 import { startRedis } from '../support/redis-server';
 import { createSimulator } from '../../src/simulator';
 import { pairKey, startWorkerGateway, startWorkerStack, type WorkerStack } from '../support/worker-stack';
 import request from 'supertest';
 
-const grant = (identities: string[], items: string[]): object => ({
-  requestedFor: identities,
-  requestedItems: items.map((id) => ({ type: 'ROLE', id })),
-});
+const grant = roleGrant;
 
 describe('submission worker under IdentityNow faults', () => {
   let s: WorkerStack;

@@ -49,3 +49,17 @@ export const perIdentity = (): Record<string, unknown> => ({
     { identityId: ID2, requestedItems: [{ type: 'ROLE', id: ROLE1 }] },
   ],
 });
+
+/** GRANT_ACCESS of ROLE items (plain ids) to each identity. */
+export const roleGrant = (
+  identityIds: string[],
+  roleIds: string[],
+): {
+  requestType: 'GRANT_ACCESS';
+  requestedFor: string[];
+  requestedItems: { type: 'ROLE'; id: string }[];
+} => ({
+  requestType: 'GRANT_ACCESS',
+  requestedFor: identityIds,
+  requestedItems: roleIds.map((id) => ({ type: 'ROLE', id })),
+});
