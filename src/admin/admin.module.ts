@@ -2,11 +2,9 @@ import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.tokens';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
 import { TrackingModule } from '../tracking/tracking.module';
-import { SubmissionProgressStore } from '../submission/submission-progress.store';
 import { queueDashboardModules } from './queue-dashboard.module';
 import { RedriveController } from './redrive.controller';
 import { RedriveService } from './redrive.service';
@@ -30,14 +28,7 @@ export class AdminModule {
         ...queueDashboardModules(config),
       ],
       controllers: [RedriveController],
-      providers: [
-        RedriveService,
-        {
-          provide: SubmissionProgressStore,
-          inject: [REDIS, APP_CONFIG],
-          useFactory: (redis: Redis, cfg: AppConfig) => new SubmissionProgressStore(redis, cfg),
-        },
-      ],
+      providers: [RedriveService],
     };
   }
 }

@@ -26,6 +26,8 @@ export interface AppConfig {
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
     readonly dedupeWindowSeconds: number;
+    /** A status read proves "not created" only if it began this long after the unknown call ended. */
+    readonly reconcileSettleMs: number;
     /** How long finished jobs stay in BullMQ (the request's status record is kept separately). */
     readonly completedJobRetentionSeconds: number;
     readonly failedJobRetentionSeconds: number;
@@ -131,6 +133,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       backoffBaseMs,
       backoffMaxMs: Math.max(env.BACKOFF_MAX_MS ?? 300_000, backoffBaseMs),
       dedupeWindowSeconds: env.DEDUPE_WINDOW_SECONDS ?? 86_400,
+      reconcileSettleMs: env.RECONCILE_SETTLE_MS ?? 15_000,
       completedJobRetentionSeconds: env.COMPLETED_JOB_RETENTION_SECONDS ?? 3_600,
       failedJobRetentionSeconds: env.FAILED_JOB_RETENTION_SECONDS ?? 604_800,
       concurrency: env.WORKER_CONCURRENCY ?? 16,

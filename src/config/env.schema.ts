@@ -61,6 +61,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) BACKOFF_BASE_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000) BACKOFF_MAX_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(31_536_000) DEDUPE_WINDOW_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) RECONCILE_SETTLE_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(31_536_000) COMPLETED_JOB_RETENTION_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(31_536_000) FAILED_JOB_RETENTION_SECONDS?: number;
 
