@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { REDIS } from '../redis/redis.tokens';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
+import { WEBHOOK_QUEUE } from '../webhooks/webhook-job';
 import { TrackingModule } from '../tracking/tracking.module';
 import { queueDashboardModules } from './queue-dashboard.module';
 import { RedriveController } from './redrive.controller';
@@ -20,11 +21,13 @@ export class AdminModule {
       module: AdminModule,
       imports: [
         TrackingModule,
-        BullModule.registerQueueAsync({
-          name: SUBMISSION_QUEUE,
-          inject: [REDIS],
-          useFactory: (redis: Redis) => ({ connection: redis }),
-        }),
+        ...[SUBMISSION_QUEUE, WEBHOOK_QUEUE].map((name) =>
+          BullModule.registerQueueAsync({
+            name,
+            inject: [REDIS],
+            useFactory: (redis: Redis) => ({ connection: redis }),
+          }),
+        ),
         ...queueDashboardModules(config),
       ],
       controllers: [RedriveController],

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { policyViolations } from '../auth/client-policy';
-import type { GatewayClient } from '../auth/gateway-client';
+import type { GatewayClient } from '../clients/gateway-client';
 import {
   EnqueueUnconfirmedError,
   ForbiddenError,

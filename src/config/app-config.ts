@@ -68,6 +68,10 @@ export interface AppConfig {
     /** Bull Board shows queues and jobs but refuses retry, remove, pause, clean. */
     readonly readOnly: boolean;
   };
+  readonly webhooks: {
+    /** A delivery is retried until this long after its first attempt (WEBHOOK_RETRY_HOURS). */
+    readonly retryWindowMs: number;
+  };
   readonly logLevel: string;
 }
 
@@ -172,6 +176,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       errorRates: parseSimulatorErrorRates(env.SIMULATOR_ERROR_RATES),
     },
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, readOnly: env.ADMIN_READ_ONLY === 'true' },
+    webhooks: { retryWindowMs: Math.round((env.WEBHOOK_RETRY_HOURS ?? 24) * 3_600_000) },
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -2,7 +2,9 @@ import { Transform } from 'class-transformer';
 import {
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
+  IsPositive,
   IsString,
   IsUrl,
   Matches,
@@ -20,6 +22,11 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
 /** Integer, with an empty value meaning "not set" (a copied .env.example may leave it blank). */
 const toOptionalInt = ({ value }: { value: unknown }): unknown =>
   toInt({ value: emptyToUndefined({ value }) });
+
+const toOptionalNumber = ({ value }: { value: unknown }): unknown => {
+  const v = emptyToUndefined({ value });
+  return typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v.trim()) : v;
+};
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
@@ -121,6 +128,13 @@ export class EnvironmentVariables {
   @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' })
   ADMIN_PASSWORD?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsIn(['true', 'false']) ADMIN_READ_ONLY?: string;
+
+  @IsOptional()
+  @Transform(toOptionalNumber)
+  @IsNumber({}, { message: 'WEBHOOK_RETRY_HOURS must be a number of hours such as 24 or 0.5' })
+  @IsPositive()
+  @Max(720)
+  WEBHOOK_RETRY_HOURS?: number;
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
 }

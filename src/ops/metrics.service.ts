@@ -17,6 +17,8 @@ export type IdnOperation = 'token' | 'submit' | 'status';
 export type TokenRefreshResult = 'ok' | 'error';
 /** The status read after an ambiguous failure: `found` = already submitted upstream, `not_found` = resubmit. */
 export type ReconciliationResult = 'found' | 'not_found' | 'error';
+/** One webhook delivery attempt: `retried` = it failed and another follows; `given_up` = the last one failed. */
+export type WebhookOutcome = 'delivered' | 'retried' | 'given_up';
 export type RejectionReason =
   | 'invalid_request'
   | 'unauthenticated'
@@ -58,6 +60,7 @@ export class MetricsService {
   private readonly idnBudgetWait: Counter;
   private readonly tokenRefreshes: Counter<'result'>;
   private readonly reconciliations: Counter<'result'>;
+  private readonly webhookDeliveries: Counter<'client' | 'outcome'>;
 
   private readonly scraped: ScrapeCollectors;
 
@@ -160,6 +163,12 @@ export class MetricsService {
       labelNames: ['result'],
       registers,
     });
+    this.webhookDeliveries = new Counter({
+      name: `${p}webhook_deliveries_total`,
+      help: 'Webhook delivery attempts by outcome (delivered, retried, given_up) and receiving client',
+      labelNames: ['client', 'outcome'],
+      registers,
+    });
   }
 
   httpRequest(method: string, route: string, status: number, client: string, seconds: number): void {
@@ -192,6 +201,10 @@ export class MetricsService {
 
   reconciliation(result: ReconciliationResult): void {
     this.reconciliations.inc({ result });
+  }
+
+  webhookDelivery(client: string, outcome: WebhookOutcome): void {
+    this.webhookDeliveries.inc({ client, outcome });
   }
 
   idnCall(operation: IdnOperation, status: number | 'network' | 'timeout', seconds: number): void {

@@ -9,6 +9,7 @@ export interface TestClient {
   requestTypes?: string[];
   itemTypes?: string[];
   requestsPerMinute?: number;
+  webhook?: { url: string; secret: string };
 }
 
 /** Writes a CLIENTS_FILE (secrets stored only as sha256) and returns its path. */

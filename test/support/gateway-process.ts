@@ -18,14 +18,18 @@ export interface GatewayProcess {
 
 /**
  * Runs the BUILT gateway (`npm test` builds first) as its own process, so tests see exactly what
- * production runs: the compiled decorators, signals, real process boundaries.
+ * production runs: the compiled decorators, signals, real process boundaries. `entry` may be a
+ * script that assembles the built modules differently (it must serve /health/live on PORT).
  */
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  entry: string = DIST_MAIN,
+): Promise<GatewayProcess> {
   if (!existsSync(DIST_MAIN))
     throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` (npm test does)`);
   const port = await freePort();
   let out = '';
-  const proc = spawn(process.execPath, [DIST_MAIN], {
+  const proc = spawn(process.execPath, [entry], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,4 +8,12 @@ export interface GatewayClient {
   readonly requestTypes: ReadonlySet<RequestType> | undefined;
   readonly itemTypes: ReadonlySet<ItemType> | undefined;
   readonly requestsPerMinute: number | undefined;
+  readonly webhook: ClientWebhook | undefined;
+}
+
+/** Where `access_request.updated` deliveries go; the secret signs them (Standard Webhooks). */
+export interface ClientWebhook {
+  readonly url: string;
+  /** `whsec_` + base64 of the key. */
+  readonly secret: string;
 }

@@ -26,6 +26,7 @@ export function loadClients(config: AppConfig): GatewayClient[] {
         requestTypes: undefined,
         itemTypes: undefined,
         requestsPerMinute: undefined,
+        webhook: undefined,
       },
     ];
   }
@@ -43,7 +44,8 @@ export function loadClients(config: AppConfig): GatewayClient[] {
         ...Object.values(e.constraints ?? {}).map((m) => `${path}${e.property}: ${m}`),
         ...flat(e.children ?? [], `${path}${e.property}.`),
       ]);
-    throw new Error(`CLIENTS_FILE ${file} is invalid:\n  - ${flat(errors, '').join('\n  - ')}`);
+    const problems = [...new Set(flat(errors, ''))];
+    throw new Error(`CLIENTS_FILE ${file} is invalid:\n  - ${problems.join('\n  - ')}`);
   }
   const ids = new Set<string>();
   return parsed.clients.map((c) => {
@@ -55,6 +57,7 @@ export function loadClients(config: AppConfig): GatewayClient[] {
       requestTypes: c.requestTypes === undefined ? undefined : new Set(c.requestTypes),
       itemTypes: c.itemTypes === undefined ? undefined : new Set(c.itemTypes),
       requestsPerMinute: c.requestsPerMinute,
+      webhook: c.webhook === undefined ? undefined : { url: c.webhook.url, secret: c.webhook.secret },
     };
   });
 }
