@@ -42,6 +42,8 @@ export type IdnCallListener = (event: IdnCallEvent) => void;
 export interface IdnCallOptions {
   /** Aborting while the call is out makes its outcome ambiguous. */
   readonly signal?: AbortSignal;
+  /** Runs after the budget and the token, right before the request leaves; throwing sends nothing. */
+  readonly beforeSend?: () => Promise<void>;
 }
 
 function statusClass(status: number | undefined): IdnStatusClass {
@@ -160,6 +162,7 @@ export class IdentityNowClient implements OnApplicationShutdown {
         let token: string;
         try {
           token = await this.tokens.getToken();
+          await opts.beforeSend?.();
           const started = Date.now();
           try {
             res = await sendIdn({

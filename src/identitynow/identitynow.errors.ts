@@ -86,10 +86,13 @@ export function parseRetryAfter(value: string | undefined, nowMs: number = Date.
 }
 
 const MAX_REASON_CHARS = 600;
+/** Patterns below run on at most this much text, so no input can make them slow. */
+const SCAN_CHARS = 4_096;
 
 /** Reasons end up in job data and status bodies: never trust upstream not to echo a credential. */
 export function redact(text: string): string {
   return text
+    .slice(0, SCAN_CHARS)
     .replace(/\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi, 'Bearer [redacted]')
     .replace(/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted-jwt]')
     .replace(
@@ -99,7 +102,7 @@ export function redact(text: string): string {
 }
 
 function clip(text: string): string {
-  const t = text.replace(/\s+/g, ' ').trim();
+  const t = text.slice(0, SCAN_CHARS).replace(/\s+/g, ' ').trim();
   return t.length <= MAX_REASON_CHARS ? t : `${t.slice(0, MAX_REASON_CHARS - 1)}…`;
 }
 
@@ -125,7 +128,7 @@ export function upstreamMessage(bodyText: string): string {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    return clip(redact(raw.replace(/<[^>]*>/g, ' ')).slice(0, 200));
+    return clip(redact(raw.slice(0, SCAN_CHARS).replace(/<[^>]*>/g, ' ')).slice(0, 200));
   }
   const o = asRecord(parsed);
   if (o === undefined) return '';
@@ -136,7 +139,7 @@ export function upstreamMessage(bodyText: string): string {
       if (typeof v === 'string' && v.trim() !== '') parts.push(v.trim());
     }
   }
-  return clip(redact([...new Set(parts)].join('; ')));
+  return clip(redact([...new Set(parts)].join('; ').slice(0, SCAN_CHARS)));
 }
 
 export interface IdnResponseLike {

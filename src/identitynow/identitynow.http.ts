@@ -17,6 +17,28 @@ export function createIdnDispatcher(timeoutMs: number): Agent {
   });
 }
 
+/** IdentityNow's answers are small; a proxy's error page can be huge. Longer bodies are cut. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Reads at most `max` bytes, then drops the rest of the stream (never buffered, never parsed). */
+export async function readCapped(
+  body: AsyncIterable<Buffer | string> & { destroy(): unknown },
+  max: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    chunks.push(b.subarray(0, max - size));
+    size += Math.min(b.length, max - size);
+    if (size >= max) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export interface IdnHttpRequest {
   readonly operation: IdnOperation;
   readonly dispatcher: Dispatcher;
@@ -72,7 +94,7 @@ export async function sendIdn(req: IdnHttpRequest): Promise<IdnHttpResponse> {
   }
   let bodyText: string;
   try {
-    bodyText = await res.body.text();
+    bodyText = await readCapped(res.body, MAX_BODY_BYTES);
   } catch (err) {
     if (res.statusCode >= 200 && res.statusCode < 300) throw classifyError(aborted() ?? err, ctx);
     bodyText = '';

@@ -227,11 +227,16 @@ export class CallService {
     const { fence } = input;
     let res;
     try {
-      res = await this.client.createAccessRequest(
-        body as IdnAccessRequest,
-        signal === undefined ? {} : { signal },
-      );
+      // A worker that lost its job (a stalled event loop) must not send what the new holder now owns.
+      const beforeSend = async (): Promise<void> => {
+        if (!(await this.calls.holds(fence))) throw new LockLost();
+      };
+      res = await this.client.createAccessRequest(body as IdnAccessRequest, {
+        beforeSend,
+        ...(signal === undefined ? {} : { signal }),
+      });
     } catch (err) {
+      if (err instanceof LockLost) throw err;
       const e = err instanceof IdnError ? err : undefined;
       const reason = reasonOf(err);
       if (e instanceof IdnRateLimitedError) {

@@ -230,6 +230,11 @@ export class CallStore {
     return `${this.queueKeys.toKey(queue, jobId)}:lock`;
   }
 
+  /** Whether the fence's job lock is still held (checked right before anything leaves for IdentityNow). */
+  async holds(fence: Fence): Promise<boolean> {
+    return fence.token === '' || (await this.redis.get(fence.lockKey)) === fence.token;
+  }
+
   async load(callId: string): Promise<StoredCall | undefined> {
     return parseCall(callId, await this.redis.hgetall(this.key(callId)));
   }
