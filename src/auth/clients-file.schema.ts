@@ -5,10 +5,10 @@ import {
   IsIn,
   IsInt,
   IsOptional,
-  IsString,
   Matches,
   Max,
   Min,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import {
@@ -18,17 +18,25 @@ import {
   type RequestType,
 } from '../access-request/access-request.types';
 
+const isSha256Hex = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v);
+
 export class ClientEntry {
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, {
     message: 'id must be 1-64 characters of letters, digits, ".", "_" or "-"',
   })
   id!: string;
 
-  @IsString()
-  @Matches(/^[0-9a-f]{64}$/i, {
-    message: 'secretSha256 must be the hex sha256 of the secret (64 hex characters)',
+  /** A list of two while a secret is rotated: both work until the old one is removed. */
+  @ValidateBy({
+    name: 'secretSha256',
+    validator: {
+      validate: (v: unknown) =>
+        isSha256Hex(v) || (Array.isArray(v) && v.length >= 1 && v.length <= 2 && v.every(isSha256Hex)),
+      defaultMessage: () =>
+        'secretSha256 must be the hex sha256 of the secret (64 hex characters), or a list of two of them during a rotation',
+    },
   })
-  secretSha256!: string;
+  secretSha256!: string | string[];
 
   @IsOptional()
   @IsArray()
@@ -45,6 +53,12 @@ export class ClientEntry {
   @Min(1)
   @Max(1_000_000)
   requestsPerMinute?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  pairsPerMinute?: number;
 }
 
 export class ClientsFile {

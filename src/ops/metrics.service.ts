@@ -17,6 +17,8 @@ export type IdnOperation = 'token' | 'submit' | 'status';
 export type TokenRefreshResult = 'ok' | 'error';
 /** The status read after an ambiguous failure: `found` = already submitted upstream, `not_found` = resubmit. */
 export type ReconciliationResult = 'found' | 'not_found' | 'error';
+/** Where a caller failed to authenticate: client routes, `/oauth/token`, or the admin surface. */
+export type AuthSurface = 'client' | 'token' | 'admin';
 export type RejectionReason =
   | 'invalid_request'
   | 'unauthenticated'
@@ -58,6 +60,8 @@ export class MetricsService {
   private readonly idnBudgetWait: Counter;
   private readonly tokenRefreshes: Counter<'result'>;
   private readonly reconciliations: Counter<'result'>;
+  private readonly authFailures: Counter<'surface'>;
+  private readonly authLockouts: Counter<'surface'>;
 
   private readonly scraped: ScrapeCollectors;
 
@@ -154,6 +158,19 @@ export class MetricsService {
       labelNames: ['result'],
       registers,
     });
+    // No address label: one series per caller address would be unbounded and personal data.
+    this.authFailures = new Counter({
+      name: `${p}auth_failures_total`,
+      help: 'Failed authentications (wrong or malformed credentials), by surface',
+      labelNames: ['surface'],
+      registers,
+    });
+    this.authLockouts = new Counter({
+      name: `${p}auth_lockouts_total`,
+      help: 'Addresses locked out (429) for going over AUTH_FAILURES_PER_MINUTE, by the surface of the failure that tipped it',
+      labelNames: ['surface'],
+      registers,
+    });
     this.reconciliations = new Counter({
       name: `${p}reconciliations_total`,
       help: 'Status reads after an ambiguous failure, by result',
@@ -188,6 +205,14 @@ export class MetricsService {
   /** When a pair's final outcome is recorded, not per attempt. */
   pairOutcome(outcome: PairOutcome, count = 1): void {
     if (count > 0) this.pairs.inc({ outcome }, count);
+  }
+
+  authFailure(surface: AuthSurface): void {
+    this.authFailures.inc({ surface });
+  }
+
+  authLockout(surface: AuthSurface): void {
+    this.authLockouts.inc({ surface });
   }
 
   reconciliation(result: ReconciliationResult): void {

@@ -26,7 +26,13 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   const port = await freePort();
   let out = '';
   const proc = spawn(process.execPath, [DIST_MAIN], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
