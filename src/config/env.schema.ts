@@ -33,7 +33,8 @@ const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http
  * that this class only says what a *given* value must look like.
  */
 export class EnvironmentVariables extends SimulatorEnvironmentVariables {
-  @IsOptional() @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
+  /** `test` is accepted (test runners set it) and, like unset, means production. */
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
   @IsOptional() @IsIn(['all', 'api', 'worker']) ROLE?: string;
