@@ -41,6 +41,8 @@ export interface AppConfig {
     readonly clientsFile: string | undefined;
     readonly devClientSecret: string | undefined;
     readonly tokenSigningSecret: string;
+    /** Also verifies tokens (never signs), so the signing key can be rotated without refusing tokens. */
+    readonly acceptedTokenSigningSecret: string | undefined;
     /** True when TOKEN_SIGNING_SECRET was not given and the dev key is derived from DEV_CLIENT_SECRET. */
     readonly tokenSigningSecretIsDerived: boolean;
     /** Failed authentications per address per window before that address gets 429. */
@@ -136,6 +138,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
           .update(`access-request-gateway/dev-token-key/${devClientSecret ?? ''}`)
           .digest('hex'),
       tokenSigningSecretIsDerived: env.TOKEN_SIGNING_SECRET === undefined,
+      acceptedTokenSigningSecret: env.TOKEN_ACCEPTED_SIGNING_SECRET,
       failuresPerWindow: env.AUTH_FAILURES_PER_MINUTE ?? 20,
       failureWindowMs: env.AUTH_FAILURE_WINDOW_MS ?? 60_000,
       trustProxy: parseTrustProxy(env.TRUST_PROXY),

@@ -78,6 +78,12 @@ export class EnvironmentVariables extends SimulatorEnvironmentVariables {
   @IsString({ message: 'TOKEN_SIGNING_SECRET is required when CLIENTS_FILE is set' })
   @MinLength(32, { message: 'TOKEN_SIGNING_SECRET must be at least 32 characters' })
   TOKEN_SIGNING_SECRET?: string;
+  /** Rotation: tokens signed with this key are also accepted; it never signs. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'TOKEN_ACCEPTED_SIGNING_SECRET must be at least 32 characters' })
+  TOKEN_ACCEPTED_SIGNING_SECRET?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024) BODY_LIMIT_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;

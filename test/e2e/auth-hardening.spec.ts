@@ -118,6 +118,36 @@ describe('hardened authentication', () => {
     });
   });
 
+  it('the signing key rotates without refusing a valid token: TOKEN_ACCEPTED_SIGNING_SECRET verifies, never signs', async () => {
+    const file = writeClientsFile([{ id: 'app', secret: 'app-secret-rotate-1' }]);
+    const k1 = 'k1-signing-secret-0123456789abcdef';
+    const k2 = 'k2-signing-secret-0123456789abcdef';
+    const start = (signing: string, accepted?: string) =>
+      startGateway(
+        env(file, {
+          TOKEN_SIGNING_SECRET: signing,
+          ...(accepted === undefined ? {} : { TOKEN_ACCEPTED_SIGNING_SECRET: accepted }),
+        }),
+      );
+    const before = await start(k1);
+    const phase1 = await start(k1, k2); // every process learns the new key
+    const phase2 = await start(k2, k1); // then every process signs with it
+    const after = await start(k2); // the old key goes once its tokens have expired
+    try {
+      const oldToken = await tokenFor(before, 'app', 'app-secret-rotate-1');
+      const newToken = await tokenFor(phase2, 'app', 'app-secret-rotate-1');
+      for (const gw of [phase1, phase2]) {
+        expect((await submit(gw, oldToken)).status).toBe(202);
+        expect((await submit(gw, newToken)).status).toBe(202);
+      }
+      expect((await submit(after, newToken)).status).toBe(202);
+      expect((await submit(after, oldToken)).status).toBe(401);
+      expect((await submit(before, newToken)).status).toBe(401);
+    } finally {
+      for (const gw of [before, phase1, phase2, after]) await gw.close();
+    }
+  });
+
   describe('clients file', () => {
     it('refuses duplicate secret hashes and duplicate ids, naming both entries', async () => {
       const sameSecret = writeClientsFile([
