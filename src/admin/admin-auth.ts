@@ -96,7 +96,7 @@ export function installAdminGuard(
       );
       return;
     }
-    const wait = throttle.retryAfter(request.ip);
+    const wait = throttle.retryAfter(request);
     if (wait !== undefined) {
       refuseThrottled(reply, request, wait);
       return;
@@ -113,7 +113,7 @@ export function installAdminGuard(
         unauthenticated();
         return;
       }
-      void throttle.failed(request.ip, 'admin').then((seconds) => {
+      void throttle.failed(request, 'admin').then((seconds) => {
         if (seconds === undefined) unauthenticated();
         else refuseThrottled(reply, request, seconds);
       });

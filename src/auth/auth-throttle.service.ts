@@ -42,10 +42,13 @@ export class AuthThrottleService {
     this.windowMs = config.auth.failureWindowMs;
   }
 
-  /** Seconds until the caller at `ip` may authenticate again; undefined when it may now. */
-  retryAfter(ip: string, nowMs = Date.now()): number | undefined {
+  /**
+   * Seconds until the caller may authenticate again; undefined when it may now. Takes the request, not
+   * its address: behind TRUST_PROXY `ip` parses X-Forwarded-For, which only a lockout makes worth it.
+   */
+  retryAfter(caller: { readonly ip: string }, nowMs = Date.now()): number | undefined {
     if (this.lockouts.size === 0) return undefined;
-    const address = clientAddress(ip);
+    const address = clientAddress(caller.ip);
     const until = this.lockouts.get(address);
     if (until === undefined) return undefined;
     if (until <= nowMs) {
@@ -59,9 +62,9 @@ export class AuthThrottleService {
    * Counts one failed authentication; returns the lockout's Retry-After in seconds once the address
    * is over the limit. Redis unreachable: the failure is not counted (the answer stays 401).
    */
-  async failed(ip: string, surface: AuthSurface): Promise<number | undefined> {
+  async failed(caller: { readonly ip: string }, surface: AuthSurface): Promise<number | undefined> {
     this.metrics.authFailure(surface);
-    const address = clientAddress(ip);
+    const address = clientAddress(caller.ip);
     let count: number;
     let ttlMs: number;
     try {

@@ -28,7 +28,7 @@ export class ClientAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const wait = this.throttle.retryAfter(request.ip);
+    const wait = this.throttle.retryAfter(request);
     if (wait !== undefined) throw new AuthThrottledError(wait);
     const header = request.headers.authorization;
     // No credential at all is not a guess, so it is not counted.
@@ -63,7 +63,7 @@ export class ClientAuthGuard implements CanActivate {
   }
 
   private async refuse(request: FastifyRequest, text: string): Promise<never> {
-    const wait = await this.throttle.failed(request.ip, 'client');
+    const wait = await this.throttle.failed(request, 'client');
     if (wait !== undefined) throw new AuthThrottledError(wait);
     throw new UnauthenticatedError([text]);
   }

@@ -61,7 +61,7 @@ export class OAuthController {
     expires_in: number;
     scope: string;
   }> {
-    const wait = this.throttle.retryAfter(request.ip);
+    const wait = this.throttle.retryAfter(request);
     if (wait !== undefined) throw new AuthThrottledError(wait);
     const query = (
       typeof request.query === 'object' && request.query !== null ? request.query : {}
@@ -99,7 +99,7 @@ export class OAuthController {
   }
 
   private async refuse(request: FastifyRequest, text: string): Promise<never> {
-    const wait = await this.throttle.failed(request.ip, 'token');
+    const wait = await this.throttle.failed(request, 'token');
     if (wait !== undefined) throw new AuthThrottledError(wait);
     throw new UnauthenticatedError([text]);
   }
