@@ -64,6 +64,8 @@ export default tseslint.config(
                 './src/tracking',
                 './src/queue',
                 './src/redis',
+                './src/clients',
+                './src/webhooks',
               ],
               from: [
                 './src/api/**',

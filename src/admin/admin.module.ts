@@ -2,11 +2,10 @@ import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.tokens';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
+import { WEBHOOK_QUEUE } from '../webhooks/webhook-job';
 import { TrackingModule } from '../tracking/tracking.module';
-import { SubmissionProgressStore } from '../submission/submission-progress.store';
 import { queueDashboardModules } from './queue-dashboard.module';
 import { RedriveController } from './redrive.controller';
 import { RedriveService } from './redrive.service';
@@ -22,22 +21,17 @@ export class AdminModule {
       module: AdminModule,
       imports: [
         TrackingModule,
-        BullModule.registerQueueAsync({
-          name: SUBMISSION_QUEUE,
-          inject: [REDIS],
-          useFactory: (redis: Redis) => ({ connection: redis }),
-        }),
+        ...[SUBMISSION_QUEUE, WEBHOOK_QUEUE].map((name) =>
+          BullModule.registerQueueAsync({
+            name,
+            inject: [REDIS],
+            useFactory: (redis: Redis) => ({ connection: redis }),
+          }),
+        ),
         ...queueDashboardModules(config),
       ],
       controllers: [RedriveController],
-      providers: [
-        RedriveService,
-        {
-          provide: SubmissionProgressStore,
-          inject: [REDIS, APP_CONFIG],
-          useFactory: (redis: Redis, cfg: AppConfig) => new SubmissionProgressStore(redis, cfg),
-        },
-      ],
+      providers: [RedriveService],
     };
   }
 }

@@ -4,10 +4,11 @@ import { BullBoardModule } from '@bull-board/nestjs';
 import type { DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
+import { WEBHOOK_QUEUE } from '../webhooks/webhook-job';
 import { QUEUE_DASHBOARD_ROUTE } from './admin-auth';
 
 /**
- * Bull Board at /admin/queues, for the roles that register the submissions queue (api, all).
+ * Bull Board at /admin/queues, for the roles that register its queues (api, all).
  * Nothing is mounted when ADMIN_USER is unset, so the route answers 404 like any unknown one.
  * Authentication is not here: the admin onRequest hook (admin-auth.ts) guards the whole prefix.
  */
@@ -32,6 +33,15 @@ export function queueDashboardModules(config: AppConfig): DynamicModule[] {
         readOnlyMode: readOnly,
         allowRetries: !readOnly,
         description: 'Accepted access requests waiting for, or being, submitted to IdentityNow',
+      },
+    }),
+    BullBoardModule.forFeature({
+      name: WEBHOOK_QUEUE,
+      adapter: BullMQAdapter,
+      options: {
+        readOnlyMode: readOnly,
+        allowRetries: !readOnly,
+        description: 'access_request.updated deliveries to the calling apps (webhooks); failed = given up',
       },
     }),
   ];

@@ -4,8 +4,7 @@ import type { Queue } from 'bullmq';
 import { statusPath } from '../access-request/request-record';
 import { ConflictError, NotFoundError } from '../common/gateway.errors';
 import { isTrackingId, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
-import { RequestRecordStore } from '../tracking/request-record.store';
-import { SubmissionProgressStore } from '../submission/submission-progress.store';
+import { RequestStore } from '../tracking/request.store';
 
 export interface RedriveAccepted {
   trackingId: string;
@@ -14,16 +13,15 @@ export interface RedriveAccepted {
 }
 
 /**
- * Re-drives a failed submission job. The job's progress is flagged so that its next attempt claims
- * the FAILED pairs again (or reports them as duplicates of whoever holds them now) and reconciles
- * every submission whose outcome was unknown before sending anything.
+ * Re-drives a failed request: its job runs again and takes back its FAILED pairs (claimed again, or
+ * back into their call when that call's outcome was unknown, which reconciles before sending).
+ * It writes no status itself, so it can never overwrite what a worker wrote.
  */
 @Injectable()
 export class RedriveService {
   constructor(
     @InjectQueue(SUBMISSION_QUEUE) private readonly queue: Queue<SubmissionJobData>,
-    @Inject(SubmissionProgressStore) private readonly progress: SubmissionProgressStore,
-    @Inject(RequestRecordStore) private readonly records: RequestRecordStore,
+    @Inject(RequestStore) private readonly requests: RequestStore,
   ) {}
 
   async retry(trackingId: string): Promise<RedriveAccepted> {
@@ -37,17 +35,12 @@ export class RedriveService {
     if (state !== 'failed') {
       throw new ConflictError([`request ${trackingId} is ${state}; only failed requests can be re-driven`]);
     }
-    const progress = await this.progress.get(trackingId);
-    if (progress !== undefined) {
-      progress.redrive = true;
-      progress.attemptsBefore += job.attemptsMade;
-      await this.progress.put(progress);
+    if (!(await this.requests.requestRedrive(trackingId))) {
+      throw new ConflictError([
+        `request ${trackingId} has no stored progress left to continue from (its retention has passed); send it again instead`,
+      ]);
     }
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    const record = await this.records.get(trackingId);
-    if (record !== undefined) {
-      await this.records.put({ ...record, state: 'QUEUED', updatedAt: new Date().toISOString() });
-    }
     return { trackingId, state: 'QUEUED', statusUrl: statusPath(trackingId) };
   }
 }

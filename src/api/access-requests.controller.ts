@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Param, Post, Req, Res, UseGuards } from '@nes
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientAuthGuard, CurrentClient } from '../auth/auth.guard';
-import type { GatewayClient } from '../auth/gateway-client';
+import type { GatewayClient } from '../clients/gateway-client';
 import type { RequestRecord } from '../access-request/request-record';
 import { AccessRequestsService } from './access-requests.service';
 import { AccessRequestDto } from '../access-request/dto/access-request.dto';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { policyViolations } from '../auth/client-policy';
-import type { GatewayClient } from '../auth/gateway-client';
+import type { GatewayClient } from '../clients/gateway-client';
 import {
   EnqueueUnconfirmedError,
   ForbiddenError,
@@ -12,9 +12,8 @@ import {
 } from '../common/gateway.errors';
 import { isTrackingId, type SubmissionJobData } from '../queue/submission-job';
 import { API_REDIS_TIMEOUT_MS, withRedisTimeout } from '../redis/redis-timeout';
-import { RequestRecordStore } from '../tracking/request-record.store';
+import { RequestStore } from '../tracking/request.store';
 import { statusPath, type RequestRecord } from '../access-request/request-record';
-import { refreshHolderOutcomes } from '../access-request/request-state';
 import { GATEWAY_META, type AccessRequestBody } from '../access-request/access-request.types';
 import { validateAccessRequest } from '../access-request/access-request.validator';
 import { IdempotencyService } from './idempotency.service';
@@ -53,7 +52,7 @@ export class AccessRequestsService {
     private readonly producer: SubmissionProducer,
     private readonly idempotency: IdempotencyService,
     private readonly quota: QuotaService,
-    private readonly records: RequestRecordStore,
+    private readonly records: RequestStore,
   ) {}
 
   async accept(input: AcceptInput): Promise<AcceptResult> {
@@ -127,13 +126,10 @@ export class AccessRequestsService {
     trackingId: string,
     notFound: NotFoundError,
   ): Promise<RequestRecord> {
-    const record = await this.records.get(trackingId);
+    const record = await this.records.record(trackingId);
     if (record !== undefined) {
       // Another client's request is indistinguishable from a missing one.
       if (record.clientId !== client.id) throw notFound;
-      // A DUPLICATE's holder may have moved on since the worker wrote this record: one read per holder
-      // not yet SUBMITTED (the holder's own status stays private; only its outcome shows).
-      await refreshHolderOutcomes(record.pairs, (id) => this.records.get(id), true).catch(() => false);
       if (record.state !== 'QUEUED' && record.state !== 'PROCESSING') return record;
       const job = await this.producer.find(trackingId);
       return job?.failedReason === undefined ? record : failedByQueue(record, job.failedReason);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { AccessRequestBody } from '../access-request/access-request.types';
-import type { GatewayClient } from '../auth/gateway-client';
+import type { GatewayClient } from '../clients/gateway-client';
 import { ForbiddenError, QuotaExceededError, UnavailableError } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';

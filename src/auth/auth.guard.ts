@@ -1,9 +1,9 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuthThrottledError, UnauthenticatedError } from '../common/gateway.errors';
+import { ClientRegistry } from '../clients/client-registry.service';
+import type { GatewayClient } from '../clients/gateway-client';
 import { AuthThrottleService } from './auth-throttle.service';
-import { ClientRegistry } from './client-registry.service';
-import type { GatewayClient } from './gateway-client';
 import { GatewayTokenService } from './gateway-token.service';
 
 const clients = new WeakMap<object, GatewayClient>();

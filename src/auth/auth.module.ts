@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
+import { ClientsModule } from '../clients/clients.module';
 import { ClientAuthGuard } from './auth.guard';
-import { ClientRegistry } from './client-registry.service';
 import { GatewayTokenService } from './gateway-token.service';
 import { OAuthController } from './oauth.controller';
 
 @Module({
+  imports: [ClientsModule],
   controllers: [OAuthController],
-  providers: [ClientRegistry, GatewayTokenService, ClientAuthGuard],
-  exports: [ClientRegistry, GatewayTokenService, ClientAuthGuard],
+  providers: [GatewayTokenService, ClientAuthGuard],
+  exports: [ClientsModule, GatewayTokenService, ClientAuthGuard],
 })
 export class AuthModule {}

@@ -1,5 +1,5 @@
 import type { AccessRequestBody } from '../access-request/access-request.types';
-import type { GatewayClient } from './gateway-client';
+import type { GatewayClient } from '../clients/gateway-client';
 
 /** What the client's `requestTypes` / `itemTypes` forbid in this request, one message each. */
 export function policyViolations(client: GatewayClient, body: AccessRequestBody): string[] {

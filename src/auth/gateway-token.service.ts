@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import type { GatewayClient } from './gateway-client';
+import type { GatewayClient } from '../clients/gateway-client';
 
 export const TOKEN_TTL_SECONDS = 900;
 

@@ -2,8 +2,8 @@ import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AuthThrottledError, InvalidRequestError, UnauthenticatedError } from '../common/gateway.errors';
+import { ClientRegistry } from '../clients/client-registry.service';
 import { AuthThrottleService } from './auth-throttle.service';
-import { ClientRegistry } from './client-registry.service';
 import { GatewayTokenService } from './gateway-token.service';
 
 type Params = Record<string, unknown>;

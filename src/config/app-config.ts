@@ -29,6 +29,8 @@ export interface AppConfig {
     readonly backoffBaseMs: number;
     readonly backoffMaxMs: number;
     readonly dedupeWindowSeconds: number;
+    /** A status read proves "not created" only if it began this long after the unknown call ended. */
+    readonly reconcileSettleMs: number;
     /** How long finished jobs stay in BullMQ (the request's status record is kept separately). */
     readonly completedJobRetentionSeconds: number;
     readonly failedJobRetentionSeconds: number;
@@ -57,6 +59,10 @@ export interface AppConfig {
     readonly password: string | undefined;
     /** Bull Board shows queues and jobs but refuses retry, remove, pause, clean. */
     readonly readOnly: boolean;
+  };
+  readonly webhooks: {
+    /** A delivery is retried until this long after its first attempt (WEBHOOK_RETRY_HOURS). */
+    readonly retryWindowMs: number;
   };
   readonly logLevel: string;
 }
@@ -121,6 +127,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       backoffBaseMs,
       backoffMaxMs: Math.max(env.BACKOFF_MAX_MS ?? 300_000, backoffBaseMs),
       dedupeWindowSeconds: env.DEDUPE_WINDOW_SECONDS ?? 86_400,
+      reconcileSettleMs: env.RECONCILE_SETTLE_MS ?? 15_000,
       completedJobRetentionSeconds: env.COMPLETED_JOB_RETENTION_SECONDS ?? 3_600,
       failedJobRetentionSeconds: env.FAILED_JOB_RETENTION_SECONDS ?? 604_800,
       concurrency: env.WORKER_CONCURRENCY ?? 16,
@@ -145,6 +152,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     },
     simulator: simulatorConfigFrom(env, env.NODE_ENV),
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, readOnly: env.ADMIN_READ_ONLY === 'true' },
+    webhooks: { retryWindowMs: Math.round((env.WEBHOOK_RETRY_HOURS ?? 24) * 3_600_000) },
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -3,7 +3,9 @@ import { Transform } from 'class-transformer';
 import {
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
+  IsPositive,
   IsString,
   IsUrl,
   Matches,
@@ -25,6 +27,11 @@ function isProxyAddress(a: string): boolean {
   const max = isIP(ip) === 4 ? 32 : isIP(ip) === 6 ? 128 : -1;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
 }
+
+const toOptionalNumber = ({ value }: { value: unknown }): unknown => {
+  const v = emptyToUndefined({ value });
+  return typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v.trim()) : v;
+};
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
@@ -67,6 +74,7 @@ export class EnvironmentVariables extends SimulatorEnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) BACKOFF_BASE_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000) BACKOFF_MAX_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(31_536_000) DEDUPE_WINDOW_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) RECONCILE_SETTLE_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(31_536_000) COMPLETED_JOB_RETENTION_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(31_536_000) FAILED_JOB_RETENTION_SECONDS?: number;
 
@@ -96,6 +104,13 @@ export class EnvironmentVariables extends SimulatorEnvironmentVariables {
   @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' })
   ADMIN_PASSWORD?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsIn(['true', 'false']) ADMIN_READ_ONLY?: string;
+
+  @IsOptional()
+  @Transform(toOptionalNumber)
+  @IsNumber({}, { message: 'WEBHOOK_RETRY_HOURS must be a number of hours such as 24 or 0.5' })
+  @IsPositive()
+  @Max(720)
+  WEBHOOK_RETRY_HOURS?: number;
 
   @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(1) @Max(100_000) AUTH_FAILURES_PER_MINUTE?: number;
   @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(100) @Max(3_600_000) AUTH_FAILURE_WINDOW_MS?: number;

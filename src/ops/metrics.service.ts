@@ -19,6 +19,8 @@ export type TokenRefreshResult = 'ok' | 'error';
 export type ReconciliationResult = 'found' | 'not_found' | 'error';
 /** Where a caller failed to authenticate: client routes, `/oauth/token`, or the admin surface. */
 export type AuthSurface = 'client' | 'token' | 'admin';
+/** One webhook delivery attempt: `retried` = it failed and another follows; `given_up` = the last one failed. */
+export type WebhookOutcome = 'delivered' | 'retried' | 'given_up';
 export type RejectionReason =
   | 'invalid_request'
   | 'unauthenticated'
@@ -62,6 +64,7 @@ export class MetricsService {
   private readonly reconciliations: Counter<'result'>;
   private readonly authFailures: Counter<'surface'>;
   private readonly authLockouts: Counter<'surface'>;
+  private readonly webhookDeliveries: Counter<'client' | 'outcome'>;
 
   private readonly scraped: ScrapeCollectors;
 
@@ -177,6 +180,12 @@ export class MetricsService {
       labelNames: ['result'],
       registers,
     });
+    this.webhookDeliveries = new Counter({
+      name: `${p}webhook_deliveries_total`,
+      help: 'Webhook delivery attempts by outcome (delivered, retried, given_up) and receiving client',
+      labelNames: ['client', 'outcome'],
+      registers,
+    });
   }
 
   httpRequest(method: string, route: string, status: number, client: string, seconds: number): void {
@@ -217,6 +226,10 @@ export class MetricsService {
 
   reconciliation(result: ReconciliationResult): void {
     this.reconciliations.inc({ result });
+  }
+
+  webhookDelivery(client: string, outcome: WebhookOutcome): void {
+    this.webhookDeliveries.inc({ client, outcome });
   }
 
   idnCall(operation: IdnOperation, status: number | 'network' | 'timeout', seconds: number): void {

@@ -52,7 +52,10 @@ export class ReadinessService implements OnModuleDestroy, BeforeApplicationShutd
       (e: unknown) => `unreachable: ${e instanceof Error ? e.message : 'error'}`,
     );
     for (const c of this.contributors) {
-      checks[c.name] = (await c.check()) ?? 'ok';
+      // Several contributors may share a name (the workers): the first problem is the one shown.
+      const problem = await c.check();
+      if (problem !== undefined || checks[c.name] === undefined) checks[c.name] ??= problem ?? 'ok';
+      if (problem !== undefined && checks[c.name] === 'ok') checks[c.name] = problem;
     }
     return { ready: Object.values(checks).every(passes), checks };
   }

@@ -24,3 +24,19 @@ const TRACKING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export function isTrackingId(value: unknown): value is string {
   return typeof value === 'string' && TRACKING_ID.test(value);
 }
+
+export const CALL_QUEUE = 'calls';
+export const CALL_JOB_NAME = 'call';
+/** Full jitter, but never sooner than the job's own minimum (a call of unknown outcome must settle). */
+export const CALL_BACKOFF_TYPE = 'settle-jitter';
+
+/** One IdentityNow submission to make; its content lives in the call record, not in the job. */
+export interface CallJobData {
+  readonly v: 1;
+  readonly callId: string;
+  readonly clientId: string;
+  /** For log lines: the request the call was made for, when it carries one request only. */
+  readonly trackingId?: string;
+  readonly requestId?: string;
+  readonly traceparent?: string;
+}

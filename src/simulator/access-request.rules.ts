@@ -1,8 +1,9 @@
 import { IDN_V3_SCHEMAS } from './idn-schemas.generated';
 import { describeSchemaErrors, OpenApiValidator } from './openapi-schema';
+import type { SimAccountSelection, SimItemType, SimRequestType } from './simulator.types';
 
-export type RequestType = 'GRANT_ACCESS' | 'REVOKE_ACCESS' | 'MODIFY_ACCESS';
-export type ItemType = 'ACCESS_PROFILE' | 'ROLE' | 'ENTITLEMENT';
+export type RequestType = SimRequestType;
+export type ItemType = SimItemType;
 
 /** One identity × one item of a submitted request, as the simulator stores it. */
 export interface SubmittedPair {
@@ -15,6 +16,7 @@ export interface SubmittedPair {
   readonly removeDate: string | null;
   readonly assignmentId: string | null;
   readonly nativeIdentity: string | null;
+  readonly accountSelection: readonly SimAccountSelection[] | null;
 }
 
 export interface NormalizedRequest {
@@ -28,7 +30,7 @@ export type RuleResult =
   | { readonly ok: true; readonly request: NormalizedRequest }
   | { readonly ok: false; readonly messages: readonly string[] };
 
-/** IdentityNow's documented caps when any entitlement is requested. */
+// How IdentityNow counts toward its caps is undocumented: entries as written count, duplicates included.
 export const MAX_ENTITLEMENTS_PER_REQUEST = 25;
 export const MAX_IDENTITIES_WITH_ENTITLEMENTS = 10;
 
@@ -113,15 +115,14 @@ export function checkAccessRequest(body: unknown, tokenIdentityId: string | null
   }
 
   for (const [i, g] of identities.entries()) {
-    if (g.identityId.trim() === '') messages.push(`requestedFor[${i}] must not be empty`);
+    const at = alt ? `requestedForWithRequestedItems[${i}].identityId` : `requestedFor[${i}]`;
+    if (g.identityId.trim() === '') messages.push(`${at} must not be empty`);
   }
-  const distinctIdentities = new Set(identities.map((g) => g.identityId));
   const allItems = identities.flatMap((g) => g.items);
-  const entitlementIds = new Set(
-    allItems.filter((x) => x.raw.type === 'ENTITLEMENT').map((x) => x.raw.id as string),
-  );
+  const writtenItems = alt ? allItems : (identities[0]?.items ?? []);
+  const entitlements = writtenItems.filter((x) => x.raw.type === 'ENTITLEMENT').length;
 
-  for (const { raw, at } of alt ? allItems : (identities[0]?.items ?? [])) {
+  for (const { raw, at } of writtenItems) {
     if ((raw.id as string).trim() === '') messages.push(`${at}.id must not be empty`);
     const removeDate = str(raw.removeDate);
     if (removeDate !== null && Date.parse(removeDate) <= now) {
@@ -136,28 +137,26 @@ export function checkAccessRequest(body: unknown, tokenIdentityId: string | null
     }
   }
 
-  if (entitlementIds.size > 0) {
-    if (entitlementIds.size > MAX_ENTITLEMENTS_PER_REQUEST) {
+  if (entitlements > 0) {
+    if (entitlements > MAX_ENTITLEMENTS_PER_REQUEST) {
       messages.push(
-        `at most ${MAX_ENTITLEMENTS_PER_REQUEST} entitlements can be requested in one request (got ${entitlementIds.size})`,
+        `at most ${MAX_ENTITLEMENTS_PER_REQUEST} entitlements can be requested in one request (got ${entitlements})`,
       );
     }
-    if (distinctIdentities.size > MAX_IDENTITIES_WITH_ENTITLEMENTS) {
+    if (identities.length > MAX_IDENTITIES_WITH_ENTITLEMENTS) {
       messages.push(
-        `at most ${MAX_IDENTITIES_WITH_ENTITLEMENTS} identities can be requested for when entitlements are requested (got ${distinctIdentities.size})`,
+        `at most ${MAX_IDENTITIES_WITH_ENTITLEMENTS} identities can be requested for when entitlements are requested (got ${identities.length})`,
       );
     }
   }
   if (requestType === 'REVOKE_ACCESS') {
-    if (distinctIdentities.size !== 1) {
-      messages.push(
-        `REVOKE_ACCESS requires exactly one identity in requestedFor (got ${distinctIdentities.size})`,
-      );
+    if (identities.length !== 1) {
+      messages.push(`REVOKE_ACCESS requires exactly one identity in requestedFor (got ${identities.length})`);
     }
-    if (entitlementIds.size > 1) {
-      messages.push(`REVOKE_ACCESS allows at most 1 entitlement per request (got ${entitlementIds.size})`);
+    if (entitlements > 1) {
+      messages.push(`REVOKE_ACCESS allows at most 1 entitlement per request (got ${entitlements})`);
     }
-    if (tokenIdentityId !== null && distinctIdentities.has(tokenIdentityId)) {
+    if (tokenIdentityId !== null && identities.some((g) => g.identityId === tokenIdentityId)) {
       messages.push('REVOKE_ACCESS does not support self request (requestedFor is the caller itself)');
     }
   }
@@ -185,6 +184,9 @@ export function checkAccessRequest(body: unknown, tokenIdentityId: string | null
         removeDate: str(raw.removeDate),
         assignmentId: str(raw.assignmentId),
         nativeIdentity: str(raw.nativeIdentity),
+        accountSelection: Array.isArray(raw.accountSelection)
+          ? structuredClone(raw.accountSelection as SimAccountSelection[])
+          : null,
       });
     }
   }

@@ -61,7 +61,7 @@ export function registerIdentityNowRoutes(
   );
 
   app.post('/v3/access-requests', (req, reply) =>
-    handle(req, reply, 'submit', ({ auth, responseLost, now }) => {
+    handle(req, reply, 'submit', ({ auth, responseLost, now, rec, statusLagMs }) => {
       if (auth === null || auth.identityId === null) return userContextRequired();
       const result = checkAccessRequest(req.body, auth.identityId, now);
       if (!result.ok) return { status: 400, body: errorResponse(400, result.messages) };
@@ -73,6 +73,8 @@ export function registerIdentityNowRoutes(
           requesterName: auth.client.identityName ?? `sim-user-${auth.client.clientId}`,
           now,
           responseLost,
+          callSeq: rec.seq,
+          statusLagMs,
         },
         reportExisting,
       );
@@ -113,7 +115,7 @@ export function registerIdentityNowRoutes(
             filters: firstString(query.filters),
             sorters: firstString(query.sorters),
             limit: parseIntParam('limit', firstString(query.limit), 250, 0, 250),
-            offset: parseIntParam('offset', firstString(query.offset), 0, 0, Number.MAX_SAFE_INTEGER),
+            offset: parseIntParam('offset', firstString(query.offset), 0, 0, 2_147_483_647),
           },
           now,
         );

@@ -6,7 +6,7 @@ export {
   DEFAULT_TOKEN_TTL_SECONDS,
 } from './simulator.server';
 export { errorResponse } from './simulator.errors';
-export { parseScripted } from './control.routes';
+export { parseScripted } from './control.parsing';
 export * from './simulator.types';
 export { simulatorOptionsFromConfig } from './simulator-options';
 export {

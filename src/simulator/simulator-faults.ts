@@ -1,4 +1,6 @@
+import type { SimRandom } from './simulator-random';
 import type {
+  SimCreatesLate,
   SimErrorRates,
   SimFaultSettings,
   SimLatency,
@@ -17,25 +19,37 @@ export interface FaultsSnapshot {
   readonly latency: SimLatency | null;
   readonly errorRates: SimErrorRates;
   readonly errorRateOperations: readonly SimOperation[];
+  readonly statusLagMs: number | SimLatency;
+  readonly createsLate: SimCreatesLate | null;
+  readonly seed: number | null;
   readonly stormUntil: string | null;
   readonly script: readonly { operation: string; remaining: number; action: SimScriptedAction }[];
 }
 
 const API_OPERATIONS: readonly SimOperation[] = ['submit', 'status', 'cancel'];
 const RANDOM_STATUSES = [500, 502, 503, 504] as const;
+// More than the gateway's default 10 s IdentityNow timeout: the caller has given up when it is created.
+export const DEFAULT_CREATE_LATE_AFTER_MS = 12_000;
 
-/** Fault state of one simulator: latency, random errors, 429 storm and the scripted-answer queue. */
+function within(range: SimLatency, draw: () => number): number {
+  if (range.maxMs <= range.minMs) return Math.max(0, range.minMs);
+  return Math.max(0, Math.round(range.minMs + draw() * (range.maxMs - range.minMs)));
+}
+
+/** Fault state of one simulator: latency, random errors, late creations, status lag, storm, script. */
 export class SimFaults {
   private latency: SimLatency | null = null;
   private errorRates: SimErrorRates = {};
   private errorRateOperations: readonly SimOperation[] = API_OPERATIONS;
+  private statusLag: number | SimLatency = 0;
+  private createsLate: SimCreatesLate | null = null;
   private stormUntil = 0;
   private stormRetryAfterSeconds: number | null = null;
   private script: ScriptEntry[] = [];
 
   constructor(
     private readonly initial: SimFaultSettings,
-    private readonly random: () => number = Math.random,
+    private readonly random: SimRandom,
   ) {
     this.configure(initial);
   }
@@ -45,16 +59,22 @@ export class SimFaults {
     if (settings.errorRates !== undefined) this.errorRates = { ...settings.errorRates };
     if (settings.errorRateOperations !== undefined)
       this.errorRateOperations = [...settings.errorRateOperations];
+    if (settings.statusLagMs !== undefined) this.statusLag = settings.statusLagMs;
+    if (settings.createsLate !== undefined) this.createsLate = settings.createsLate;
+    if (settings.seed !== undefined) this.random.reseed(settings.seed);
   }
 
-  /** Back to the settings the simulator was created with; script and storm cleared. */
+  /** Back to the settings the simulator was created with (the seed restarts); script and storm cleared. */
   reset(): void {
     this.latency = null;
     this.errorRates = {};
     this.errorRateOperations = API_OPERATIONS;
+    this.statusLag = 0;
+    this.createsLate = null;
     this.stormUntil = 0;
     this.stormRetryAfterSeconds = null;
     this.script = [];
+    this.random.reseed(this.initial.seed ?? null);
     this.configure(this.initial);
   }
 
@@ -100,16 +120,25 @@ export class SimFaults {
     if (!this.errorRateOperations.includes(operation)) return null;
     for (const status of RANDOM_STATUSES) {
       const rate = this.errorRates[status] ?? 0;
-      if (rate > 0 && this.random() < rate) return status;
+      if (rate > 0 && this.random.next('errors') < rate) return status;
     }
     return null;
   }
 
+  /** For a submit without a scripted fault: after how long it is created late, or null (answered). */
+  randomCreateLate(): number | null {
+    const late = this.createsLate;
+    if (late === null || late.rate <= 0 || this.random.next('late') >= late.rate) return null;
+    return late.afterMs ?? DEFAULT_CREATE_LATE_AFTER_MS;
+  }
+
   latencyMs(): number {
-    if (this.latency === null) return 0;
-    const { minMs, maxMs } = this.latency;
-    if (maxMs <= minMs) return Math.max(0, minMs);
-    return Math.max(0, Math.round(minMs + this.random() * (maxMs - minMs)));
+    return this.latency === null ? 0 : within(this.latency, () => this.random.next('latency'));
+  }
+
+  standingStatusLagMs(): number {
+    const lag = this.statusLag;
+    return typeof lag === 'number' ? Math.max(0, lag) : within(lag, () => this.random.next('lag'));
   }
 
   snapshot(now: number): FaultsSnapshot {
@@ -117,6 +146,9 @@ export class SimFaults {
       latency: this.latency,
       errorRates: { ...this.errorRates },
       errorRateOperations: [...this.errorRateOperations],
+      statusLagMs: this.statusLag,
+      createsLate: this.createsLate,
+      seed: this.random.seed,
       stormUntil: now < this.stormUntil ? new Date(this.stormUntil).toISOString() : null,
       script: this.script.map((s) => ({ operation: s.operation, remaining: s.remaining, action: s.action })),
     };

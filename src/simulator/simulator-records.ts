@@ -1,4 +1,10 @@
-import type { RecordsFilter, SimCallRecord, SimCreatedRecord, SimRecords } from './simulator.types';
+import type {
+  RecordsFilter,
+  SimCallRecord,
+  SimCreatedRecord,
+  SimRecords,
+  SimRecordsSummary,
+} from './simulator.types';
 
 /** What the simulated tenant saw: every call, every created pair, and per-pair creation counts. */
 export class SimRecordLog {
@@ -27,22 +33,56 @@ export class SimRecordLog {
     return record;
   }
 
-  records(filter: RecordsFilter = {}): SimRecords {
-    const calls = this.calls.filter(
+  private filterCalls(filter: RecordsFilter): SimCallRecord[] {
+    return this.calls.filter(
       (c) =>
         (filter.operation === undefined || c.operation === filter.operation) &&
         (filter.clientId === undefined || c.clientId === filter.clientId) &&
         (filter.sinceSeq === undefined || c.seq > filter.sinceSeq),
     );
-    const created = this.created.filter(
+  }
+
+  private filterCreated(filter: RecordsFilter): SimCreatedRecord[] {
+    return this.created.filter(
       (c) =>
         (filter.identityId === undefined || c.identityId === filter.identityId) &&
         (filter.pairKey === undefined || c.pairKey === filter.pairKey) &&
-        (filter.clientId === undefined || c.clientId === filter.clientId),
+        (filter.clientId === undefined || c.clientId === filter.clientId) &&
+        (filter.gatewaySubmissionId === undefined || c.gatewaySubmissionId === filter.gatewaySubmissionId),
     );
+  }
+
+  records(filter: RecordsFilter = {}): SimRecords {
+    const calls = this.filterCalls(filter);
+    const created = this.filterCreated(filter);
     const pairCounts: Record<string, number> = {};
     for (const c of created) pairCounts[c.pairKey] = (pairCounts[c.pairKey] ?? 0) + 1;
     return { calls: calls.map((c) => ({ ...c })), created: created.map((c) => ({ ...c })), pairCounts };
+  }
+
+  /** Creations per pair and per gatewaySubmissionId (distinct creating calls), and which exceed one. */
+  summary(filter: RecordsFilter = {}): SimRecordsSummary {
+    const created = this.filterCreated(filter);
+    const pairCounts: Record<string, number> = {};
+    const callsPerSubmission = new Map<string, Set<number>>();
+    for (const c of created) {
+      pairCounts[c.pairKey] = (pairCounts[c.pairKey] ?? 0) + 1;
+      if (c.gatewaySubmissionId === null) continue;
+      const calls = callsPerSubmission.get(c.gatewaySubmissionId) ?? new Set<number>();
+      calls.add(c.callSeq);
+      callsPerSubmission.set(c.gatewaySubmissionId, calls);
+    }
+    const submissionCounts = Object.fromEntries([...callsPerSubmission].map(([id, s]) => [id, s.size]));
+    const over = (counts: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 1));
+    return {
+      submitCalls: this.filterCalls({ ...filter, operation: 'submit' }).length,
+      createdItems: created.length,
+      pairCounts,
+      duplicatePairs: over(pairCounts),
+      submissionCounts,
+      duplicateSubmissions: over(submissionCounts),
+    };
   }
 
   pairCount(key: string): number {

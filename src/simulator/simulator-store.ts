@@ -1,19 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import type { NormalizedRequest, SubmittedPair } from './access-request.rules';
+import {
+  cancelItem,
+  forceState,
+  isFinal,
+  matchesItem,
+  planItem,
+  settle,
+  type SimItem,
+} from './simulator-item';
+import type { SimRandom } from './simulator-random';
 import type { SimRecordLog } from './simulator-records';
-import { itemName, statusEntry, type ItemState } from './status-entry';
-import { parseFilters, parseSorters, type SortKey, type StatusFilterRow } from './status-query';
-import { pairKey, type SimCreatedRecord, type SimProgression } from './simulator.types';
-
-interface SimItem {
-  readonly record: SimCreatedRecord;
-  readonly createdMs: number;
-  /** When the item reaches its final state on its own; null = never. */
-  completeAtMs: number | null;
-  finalState: 'REQUEST_COMPLETED' | 'REJECTED';
-  cancelledMs: number | null;
-  cancelComment: string | null;
-}
+import { itemName, statusEntry } from './status-entry';
+import { parseFilters, parseSorters, type SortKey } from './status-query';
+import {
+  pairKey,
+  type SimFinalState,
+  type SimItemMatch,
+  type SimItemState,
+  type SimProgression,
+} from './simulator.types';
 
 export interface TrackingEntry {
   requestedFor: string;
@@ -39,6 +45,8 @@ export interface CreateContext {
   readonly requesterName: string;
   readonly now: number;
   readonly responseLost: boolean;
+  readonly callSeq: number;
+  readonly statusLagMs: number;
 }
 
 /** IdentityNow-style id: 32 lowercase hex characters. */
@@ -64,24 +72,12 @@ export class SimStore {
   constructor(
     public progression: SimProgression,
     private readonly log: SimRecordLog,
-    private readonly random: () => number = Math.random,
+    private readonly random: SimRandom,
   ) {}
 
-  stateOf(item: SimItem, now: number): ItemState {
-    if (item.cancelledMs !== null) return 'CANCELLED';
-    if (item.completeAtMs !== null && now >= item.completeAtMs) return item.finalState;
-    return 'EXECUTING';
-  }
-
-  private modifiedMs(item: SimItem, now: number): number {
-    if (item.cancelledMs !== null) return item.cancelledMs;
-    if (item.completeAtMs !== null && now >= item.completeAtMs) return item.completeAtMs;
-    return item.createdMs;
-  }
-
-  pendingFor(requestType: string, pair: SubmittedPair, now: number): SimItem[] {
+  private pendingFor(requestType: string, pair: SubmittedPair, now: number): SimItem[] {
     return (this.byPair.get(pairKey(requestType, pair.identityId, pair.type, pair.id)) ?? []).filter(
-      (i) => this.stateOf(i, now) === 'EXECUTING',
+      (i) => !isFinal(settle(i, now).state),
     );
   }
 
@@ -152,7 +148,9 @@ export class SimStore {
     ctx: CreateContext,
   ): void {
     const key = pairKey(req.requestType, pair.identityId, pair.type, pair.id);
+    const visibleAtMs = ctx.now + Math.max(0, ctx.statusLagMs);
     const record = this.log.recordCreated({
+      callSeq: ctx.callSeq,
       pairKey: key,
       accessRequestId,
       accountActivityItemId: newId(),
@@ -167,29 +165,23 @@ export class SimStore {
       removeDate: pair.removeDate,
       assignmentId: pair.assignmentId,
       nativeIdentity: pair.nativeIdentity,
+      accountSelection: pair.accountSelection,
+      gatewaySubmissionId:
+        pair.clientMetadata?.gatewaySubmissionId ?? req.clientMetadata?.gatewaySubmissionId ?? null,
       clientId: ctx.clientId,
       requesterId: ctx.requesterId,
       created: new Date(ctx.now).toISOString(),
       responseLost: ctx.responseLost,
+      visibleAt: new Date(visibleAtMs).toISOString(),
     });
-    const { completeAfterMs, rejectRate } = this.progression;
-    // An item whose id starts with "reject" is always rejected: a deterministic way to see REJECTED.
-    const rejected =
-      pair.id.toLowerCase().startsWith('reject') || (rejectRate > 0 && this.random() < rejectRate);
-    const item: SimItem = {
-      record,
-      createdMs: ctx.now,
-      completeAtMs: completeAfterMs === null ? null : ctx.now + completeAfterMs,
-      finalState: rejected ? 'REJECTED' : 'REQUEST_COMPLETED',
-      cancelledMs: null,
-      cancelComment: null,
-    };
+    const item = planItem(record, ctx.now, visibleAtMs, this.progression, () => this.random.next('approval'));
     this.items.push(item);
     push(this.byPair, key, item);
     push(this.byIdentity, pair.identityId, item);
     push(this.byRequestId, accessRequestId, item);
   }
 
+  /** Cancels the still cancelable items of one access request (the write side: lag does not hide it). */
   cancel(
     accessRequestId: string,
     comment: string,
@@ -197,38 +189,38 @@ export class SimStore {
   ): 'cancelled' | 'not-found' | 'not-cancelable' {
     const items = this.byRequestId.get(accessRequestId);
     if (items === undefined) return 'not-found';
-    const pending = items.filter((i) => this.stateOf(i, now) === 'EXECUTING');
-    if (pending.length === 0) return 'not-cancelable';
-    for (const i of pending) {
-      i.cancelledMs = now;
-      i.cancelComment = comment;
-    }
-    return 'cancelled';
+    let cancelled = 0;
+    for (const i of items) if (cancelItem(i, comment, now)) cancelled++;
+    return cancelled > 0 ? 'cancelled' : 'not-cancelable';
   }
 
-  completePending(now: number, state?: 'REQUEST_COMPLETED' | 'REJECTED'): number {
+  /** Moves matching items that are not final yet to `state`, or to their planned outcome. */
+  completePending(now: number, state?: SimFinalState, match: SimItemMatch = {}): number {
     let n = 0;
-    for (const i of this.items) {
-      if (this.stateOf(i, now) !== 'EXECUTING') continue;
-      i.completeAtMs = now;
-      if (state !== undefined) i.finalState = state;
-      n++;
-    }
+    for (const i of this.matching(match, now)) if (forceState(i, state ?? i.outcome, now)) n++;
     return n;
   }
 
-  /** Items matching a status query, sorted; `total` ignores limit/offset (for X-Total-Count). */
+  setItemState(now: number, state: Exclude<SimItemState, 'EXECUTING'>, match: SimItemMatch = {}): number {
+    let n = 0;
+    for (const i of this.matching(match, now)) if (forceState(i, state, now)) n++;
+    return n;
+  }
+
+  private matching(match: SimItemMatch, now: number): SimItem[] {
+    return this.items.filter((i) => !isFinal(settle(i, now).state) && matchesItem(i.record, match));
+  }
+
+  /** Visible items matching a status query, sorted; `total` ignores limit/offset (X-Total-Count). */
   listStatus(q: StatusQuery, now: number): { total: number; entries: Record<string, unknown>[] } {
     const predicate = parseFilters(q.filters);
     const sorters: SortKey[] = parseSorters(q.sorters);
-    let candidates: SimItem[];
-    if (q.requestedFor !== undefined) candidates = this.byIdentity.get(q.requestedFor) ?? [];
-    else if (q.regardingIdentity !== undefined) candidates = this.items;
-    else candidates = this.items;
+    const candidates =
+      q.requestedFor !== undefined ? (this.byIdentity.get(q.requestedFor) ?? []) : this.items;
 
     const rows = candidates.filter((i) => {
       const r = i.record;
-      if (q.requestedFor !== undefined && r.identityId !== q.requestedFor) return false;
+      if (now < i.visibleAtMs) return false;
       if (q.requestedBy !== undefined && r.requesterId !== q.requestedBy) return false;
       if (
         q.regardingIdentity !== undefined &&
@@ -237,21 +229,21 @@ export class SimStore {
       ) {
         return false;
       }
-      if (q.requestState !== undefined && this.stateOf(i, now) !== q.requestState) return false;
-      const row: StatusFilterRow = {
+      if (q.requestState !== undefined && settle(i, now).state !== q.requestState) return false;
+      return predicate({
         accessRequestId: r.accessRequestId,
         accountActivityItemId: r.accountActivityItemId,
         createdMs: i.createdMs,
-      };
-      return predicate(row);
+      });
     });
+    for (const i of rows) settle(i, now);
     if (sorters.length > 0) {
       const value = (i: SimItem, f: SortKey['field']): string | number => {
         switch (f) {
           case 'created':
             return i.createdMs;
           case 'modified':
-            return this.modifiedMs(i, now);
+            return i.modifiedMs;
           case 'accountActivityItemId':
             return i.record.accountActivityItemId;
           case 'name':
@@ -268,18 +260,12 @@ export class SimStore {
       });
     }
     const page = rows.slice(q.offset, q.offset + q.limit);
-    return { total: rows.length, entries: page.map((i) => this.statusEntry(i, now)) };
-  }
-
-  private statusEntry(item: SimItem, now: number): Record<string, unknown> {
-    const r = item.record;
-    return statusEntry(
-      r,
-      this.stateOf(item, now),
-      this.modifiedMs(item, now),
-      item.cancelComment,
-      this.requesterNames.get(r.requesterId) ?? r.requesterId,
-    );
+    return {
+      total: rows.length,
+      entries: page.map((i) =>
+        statusEntry(i, this.requesterNames.get(i.record.requesterId) ?? i.record.requesterId),
+      ),
+    };
   }
 
   /** Forgets every access request (the records are the log's). */

@@ -63,3 +63,15 @@ export function userContextRequired(): Answer {
     ]),
   };
 }
+
+// What an edge proxy sends instead of IdentityNow's JSON: an HTML page, padded to `bytes`.
+export function proxyErrorAnswer(status: number, bytes = 2048): Answer {
+  const head = `<html><head><title>${status} Error</title></head><body><h1>${status} Error</h1><p>`;
+  const tail = '</p></body></html>\n';
+  const pad = Math.max(0, bytes - head.length - tail.length);
+  return {
+    status,
+    body: head + 'The upstream server is unavailable. '.repeat(Math.ceil(pad / 36)).slice(0, pad) + tail,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+  };
+}

@@ -1,7 +1,8 @@
-import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorAnswer, type Answer } from './simulator.errors';
+import { errorAnswer, proxyErrorAnswer, type Answer } from './simulator.errors';
 import type { SimFaults } from './simulator-faults';
+import { DEFAULT_CREATE_LATE_AFTER_MS } from './simulator-faults';
+import type { HeldCalls } from './held-calls';
 import type { SimRateLimiter } from './simulator-rate-limiter';
 import type { SimRecordLog } from './simulator-records';
 import type { IssuedToken, SimTokenStore } from './simulator-tokens';
@@ -13,6 +14,8 @@ export interface WorkContext {
   readonly responseLost: boolean;
   readonly now: number;
   readonly rec: SimCallRecord;
+  /** How long what this call creates stays out of the status listing. */
+  readonly statusLagMs: number;
 }
 
 export type Work = (ctx: WorkContext) => Answer;
@@ -29,7 +32,7 @@ export interface PipelineParts {
   readonly tokens: SimTokenStore;
   readonly limiter: SimRateLimiter;
   readonly faults: SimFaults;
-  readonly hung: Set<Socket>;
+  readonly held: HeldCalls;
   readonly log: (event: SimLogEvent) => void;
 }
 
@@ -58,9 +61,25 @@ export function createCallHandler({
   tokens,
   limiter,
   faults,
-  hung,
+  held,
   log,
 }: PipelineParts): CallHandler {
+  const run = (
+    req: FastifyRequest,
+    operation: SimOperation,
+    work: Work,
+    rec: SimCallRecord,
+    lost: boolean,
+    lagMs: number,
+  ): Answer => {
+    const now = Date.now();
+    if (operation === 'token') return work({ auth: null, responseLost: false, now, rec, statusLagMs: 0 });
+    const check = tokens.check(req.headers.authorization, now);
+    return check.ok
+      ? work({ auth: check.token, responseLost: lost, now, rec, statusLagMs: lagMs })
+      : { status: 401, body: { error: check.error } };
+  };
+
   return async function handle(req, reply, operation, work) {
     const started = Date.now();
     const q = req.url.indexOf('?');
@@ -96,6 +115,7 @@ export function createCallHandler({
     if (delay > 0) await sleep(delay);
 
     const scripted: SimScriptedAction | undefined = faults.takeScripted(operation);
+    let lateAfterMs: number | null = null;
     if (scripted !== undefined) {
       rec.fault = `scripted:${scripted.kind}`;
       log({ level: 'debug', msg: 'simulator scripted fault', data: { operation, action: scripted } });
@@ -105,9 +125,7 @@ export function createCallHandler({
       }
       if (scripted.kind === 'hang') {
         reply.hijack();
-        const socket = req.raw.socket;
-        hung.add(socket);
-        socket.once('close', () => hung.delete(socket));
+        held.hold(req.raw.socket);
         return;
       }
       if (scripted.kind === 'delay') await sleep(Math.max(0, scripted.ms));
@@ -120,6 +138,11 @@ export function createCallHandler({
         );
         return;
       }
+      if (scripted.kind === 'proxy-error') {
+        finish(reply, rec, started, proxyErrorAnswer(scripted.status ?? 502, scripted.bytes));
+        return;
+      }
+      if (scripted.kind === 'create-late') lateAfterMs = scripted.afterMs ?? DEFAULT_CREATE_LATE_AFTER_MS;
     } else {
       const randomStatus = faults.randomError(operation);
       if (randomStatus !== null) {
@@ -127,21 +150,32 @@ export function createCallHandler({
         finish(reply, rec, started, errorAnswer(randomStatus));
         return;
       }
+      if (operation === 'submit') {
+        lateAfterMs = faults.randomCreateLate();
+        if (lateAfterMs !== null) rec.fault = 'random:create-late';
+      }
     }
 
-    const now = Date.now();
-    let answer: Answer;
-    if (operation === 'token') {
-      answer = work({ auth: null, responseLost: false, now, rec });
-    } else {
-      const check = tokens.check(req.headers.authorization, now);
-      const responseLost =
-        scripted?.kind === 'lost-response' || (scripted?.kind === 'error' && scripted.commit === true);
-      answer = check.ok
-        ? work({ auth: check.token, responseLost, now, rec })
-        : { status: 401, body: { error: check.error } };
+    const lagMs =
+      scripted?.kind === 'status-lag'
+        ? scripted.lagMs
+        : (scripted?.statusLagMs ?? (operation === 'submit' ? faults.standingStatusLagMs() : 0));
+
+    // Held, never answered; the work happens later whether or not the caller is still waiting.
+    if (lateAfterMs !== null) {
+      reply.hijack();
+      held.hold(req.raw.socket, () => {
+        rec.durationMs = Date.now() - started;
+      });
+      held.later(Math.max(0, lateAfterMs), () => {
+        run(req, operation, work, rec, true, lagMs);
+      });
+      return;
     }
 
+    const lost =
+      scripted?.kind === 'lost-response' || (scripted?.kind === 'error' && scripted.commit === true);
+    const answer = run(req, operation, work, rec, lost, lagMs);
     if (scripted?.kind === 'lost-response') {
       cutConnection(req, reply, rec, started);
       return;

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import Fastify from 'fastify';
 import { registerMultipartFormParser } from '../common/multipart-form.parser';
 import { warmUpValidators } from './access-request.rules';
@@ -6,7 +5,9 @@ import { registerControlRoutes } from './control.routes';
 import { registerIdentityNowRoutes } from './identitynow.routes';
 import { errorResponse } from './simulator.errors';
 import { SimFaults } from './simulator-faults';
+import { HeldCalls } from './held-calls';
 import { createCallHandler } from './simulator.pipeline';
+import { SimRandom } from './simulator-random';
 import { SimRateLimiter } from './simulator-rate-limiter';
 import { SimRecordLog } from './simulator-records';
 import { SimStore } from './simulator-store';
@@ -26,7 +27,7 @@ export const DEFAULT_SIM_CLIENTS: readonly SimClient[] = [
   { clientId: 'sim-api-client', clientSecret: 'sim-api-secret', kind: 'api' },
 ];
 export const DEFAULT_RATE_LIMIT: SimRateLimit = { max: 100, windowMs: 10_000 };
-export const DEFAULT_PROGRESSION: SimProgression = { completeAfterMs: 5_000, rejectRate: 0.1 };
+export const DEFAULT_PROGRESSION: SimProgression = { completeAfterMs: 5_000, rejectRate: 0.1, rules: [] };
 export const DEFAULT_TOKEN_TTL_SECONDS = 749;
 
 function operationOf(method: string, path: string): SimOperation | 'other' {
@@ -50,24 +51,30 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
     options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
   );
   const limiter = new SimRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
-  const faults = new SimFaults(options.faults ?? {});
+  const initialFaults = {
+    ...options.faults,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  };
+  const random = new SimRandom(initialFaults.seed ?? null);
+  const faults = new SimFaults(initialFaults, random);
   const records = new SimRecordLog(options.maxCallRecords ?? 100_000);
-  const store = new SimStore({ ...DEFAULT_PROGRESSION, ...options.progression }, records);
-  const hung = new Set<Socket>();
+  const store = new SimStore({ ...DEFAULT_PROGRESSION, ...options.progression }, records, random);
+  const held = new HeldCalls();
 
   const control: SimulatorControl = {
     records: (filter) => records.records(filter),
     pairCount: (key) => records.pairCount(key),
+    summary: (filter) => records.summary(filter),
     clearRecords: () => {
       records.clear();
     },
-    reset: () => {
+    reset: (seed) => {
+      held.releaseAll();
       store.reset();
       records.clear();
       faults.reset();
+      if (seed !== undefined) faults.configure({ seed });
       limiter.reset();
-      for (const s of hung) s.destroy();
-      hung.clear();
     },
     script: (fault) => {
       faults.addScript(fault);
@@ -91,8 +98,10 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
     setProgression: (p) => {
       store.progression = { ...store.progression, ...p };
     },
-    completePending: (state) => store.completePending(Date.now(), state),
-    faultsSnapshot: () => faults.snapshot(Date.now()),
+    progression: () => store.progression,
+    completePending: (state, match) => store.completePending(Date.now(), state, match),
+    setItemState: (state, match) => store.setItemState(Date.now(), state, match),
+    faultsSnapshot: () => ({ ...faults.snapshot(Date.now()), pendingLateCreations: held.pendingLater }),
   };
 
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 10 * 1024 * 1024 });
@@ -133,7 +142,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
   });
 
   registerIdentityNowRoutes(app, {
-    handle: createCallHandler({ records, tokens, limiter, faults, hung, log }),
+    handle: createCallHandler({ records, tokens, limiter, faults, held, log }),
     tokens,
     store,
     reportExisting: options.reportExisting ?? true,
@@ -157,8 +166,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
     credentials: { clientId: firstPat.clientId, clientSecret: firstPat.clientSecret },
     control,
     close: async () => {
-      for (const s of hung) s.destroy();
-      hung.clear();
+      held.releaseAll();
       await app.close();
     },
   };

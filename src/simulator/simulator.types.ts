@@ -21,7 +21,7 @@ export interface SimLatency {
 
 export type SimErrorRates = Partial<Record<500 | 502 | 503 | 504, number>>;
 
-export type SimScriptedAction =
+export type SimScriptedAction = (
   | {
       readonly kind: 'error';
       readonly status: number;
@@ -32,7 +32,11 @@ export type SimScriptedAction =
   | { readonly kind: 'lost-response' }
   | { readonly kind: 'drop' }
   | { readonly kind: 'hang' }
-  | { readonly kind: 'delay'; readonly ms: number };
+  | { readonly kind: 'delay'; readonly ms: number }
+  | { readonly kind: 'create-late'; readonly afterMs?: number }
+  | { readonly kind: 'status-lag'; readonly lagMs: number }
+  | { readonly kind: 'proxy-error'; readonly status?: number; readonly bytes?: number }
+) & { readonly statusLagMs?: number };
 
 export interface SimScriptedFault {
   readonly operation: SimOperation | 'any';
@@ -40,15 +44,54 @@ export interface SimScriptedFault {
   readonly action: SimScriptedAction;
 }
 
+export interface SimCreatesLate {
+  readonly rate: number;
+  readonly afterMs?: number;
+}
+
 export interface SimFaultSettings {
   readonly latency?: SimLatency | null;
   readonly errorRates?: SimErrorRates;
   readonly errorRateOperations?: readonly SimOperation[];
+  readonly statusLagMs?: number | SimLatency;
+  readonly createsLate?: SimCreatesLate | null;
+  readonly seed?: number | null;
+}
+
+export const SIM_FINAL_STATES = [
+  'REQUEST_COMPLETED',
+  'REJECTED',
+  'CANCELLED',
+  'TERMINATED',
+  'PROVISIONING_FAILED',
+  'NOT_ALL_ITEMS_PROVISIONED',
+  'ERROR',
+] as const;
+export type SimFinalState = (typeof SIM_FINAL_STATES)[number];
+export type SimItemState = 'EXECUTING' | 'PROVISIONING_VERIFICATION_PENDING' | SimFinalState;
+export type SimRequestType = 'GRANT_ACCESS' | 'REVOKE_ACCESS' | 'MODIFY_ACCESS';
+export type SimItemType = 'ACCESS_PROFILE' | 'ROLE' | 'ENTITLEMENT';
+
+export interface SimItemMatch {
+  readonly itemId?: string;
+  readonly identityId?: string;
+  readonly itemType?: SimItemType;
+  readonly requestType?: SimRequestType;
+  readonly accessRequestId?: string;
+  readonly accountActivityItemId?: string;
+  readonly gatewaySubmissionId?: string;
+}
+
+export interface SimProgressionRule {
+  readonly match: SimItemMatch;
+  readonly state: SimFinalState;
+  readonly afterMs?: number | null;
 }
 
 export interface SimProgression {
   readonly completeAfterMs: number | null;
   readonly rejectRate: number;
+  readonly rules: readonly SimProgressionRule[];
 }
 
 export interface SimRateLimit {
@@ -74,6 +117,7 @@ export interface SimulatorOptions {
   readonly controlApi?: boolean;
   readonly reportExisting?: boolean;
   readonly maxCallRecords?: number;
+  readonly seed?: number | null;
   readonly logger?: (event: SimLogEvent) => void;
 }
 
@@ -90,14 +134,21 @@ export interface SimCallRecord {
   durationMs: number | null;
 }
 
+export interface SimAccountSelection {
+  readonly sourceId?: string | null;
+  readonly accounts?:
+    readonly { readonly accountUuid?: string | null; readonly nativeIdentity?: string }[] | null;
+}
+
 export interface SimCreatedRecord {
   readonly seq: number;
+  readonly callSeq: number;
   readonly pairKey: string;
   readonly accessRequestId: string;
   readonly accountActivityItemId: string;
-  readonly requestType: 'GRANT_ACCESS' | 'REVOKE_ACCESS' | 'MODIFY_ACCESS';
+  readonly requestType: SimRequestType;
   readonly identityId: string;
-  readonly itemType: 'ACCESS_PROFILE' | 'ROLE' | 'ENTITLEMENT';
+  readonly itemType: SimItemType;
   readonly itemId: string;
   readonly clientMetadata: Readonly<Record<string, string>> | null;
   readonly requestClientMetadata: Readonly<Record<string, string>> | null;
@@ -106,10 +157,14 @@ export interface SimCreatedRecord {
   readonly removeDate: string | null;
   readonly assignmentId: string | null;
   readonly nativeIdentity: string | null;
+  readonly accountSelection: readonly SimAccountSelection[] | null;
+  readonly gatewaySubmissionId: string | null;
   readonly clientId: string;
   readonly requesterId: string;
   readonly created: string;
   readonly responseLost: boolean;
+  /** When `GET /v3/access-request-status` starts listing it (eventual consistency). */
+  readonly visibleAt: string;
 }
 
 export interface SimRecords {
@@ -122,11 +177,22 @@ export function pairKey(requestType: string, identityId: string, itemType: strin
   return `${requestType}|${identityId}|${itemType}|${itemId}`;
 }
 
+export interface SimRecordsSummary {
+  readonly submitCalls: number;
+  readonly createdItems: number;
+  readonly pairCounts: Readonly<Record<string, number>>;
+  readonly duplicatePairs: Readonly<Record<string, number>>;
+  /** gatewaySubmissionId → how many calls created items carrying it. */
+  readonly submissionCounts: Readonly<Record<string, number>>;
+  readonly duplicateSubmissions: Readonly<Record<string, number>>;
+}
+
 export interface RecordsFilter {
   readonly operation?: string;
   readonly clientId?: string;
   readonly identityId?: string;
   readonly pairKey?: string;
+  readonly gatewaySubmissionId?: string;
   readonly sinceSeq?: number;
 }
 
@@ -134,8 +200,9 @@ export interface RecordsFilter {
 export interface SimulatorControl {
   records(filter?: RecordsFilter): SimRecords;
   pairCount(pairKey: string): number;
+  summary(filter?: RecordsFilter): SimRecordsSummary;
   clearRecords(): void;
-  reset(): void;
+  reset(seed?: number | null): void;
   script(fault: SimScriptedFault): void;
   clearScript(): void;
   configureFaults(settings: SimFaultSettings): void;
@@ -144,7 +211,9 @@ export interface SimulatorControl {
   expireAllTokens(): number;
   setRateLimit(limit: SimRateLimit): void;
   setProgression(p: Partial<SimProgression>): void;
-  completePending(state?: 'REQUEST_COMPLETED' | 'REJECTED'): number;
+  progression(): SimProgression;
+  completePending(state?: SimFinalState, match?: SimItemMatch): number;
+  setItemState(state: Exclude<SimItemState, 'EXECUTING'>, match?: SimItemMatch): number;
   faultsSnapshot(): unknown;
 }
 

@@ -1,9 +1,3 @@
-/**
- * The subset of IdentityNow's collection parameters (`filters`, `sorters`) that
- * `GET /v3/access-request-status` supports, per the v3 spec: filters on accessRequestId
- * (eq, ne, in, sw, gt, ge, lt, le), accountActivityItemId (same) and created (eq, ne, gt, ge, lt, le),
- * combined with `and`; sorters on created, modified, accountActivityItemId, name.
- */
 export interface StatusFilterRow {
   readonly accessRequestId: string;
   readonly accountActivityItemId: string;
@@ -20,9 +14,14 @@ export interface SortKey {
 
 export class QueryError extends Error {}
 
-const STRING_OPS = ['eq', 'ne', 'in', 'sw', 'gt', 'ge', 'lt', 'le'] as const;
-const DATE_OPS = ['eq', 'ne', 'gt', 'ge', 'lt', 'le'] as const;
-type Op = (typeof STRING_OPS)[number];
+type Op = 'eq' | 'ne' | 'in' | 'sw' | 'gt' | 'ge' | 'lt' | 'le';
+// Exactly the fields and operators the v3 spec lists for this endpoint (no `lt` on accountActivityItemId,
+// no `modified`): a client that relies on more would be refused by IdentityNow too.
+const FILTER_OPS: Readonly<Record<string, readonly Op[]>> = {
+  accessRequestId: ['eq', 'ge', 'gt', 'le', 'lt', 'ne', 'in', 'sw'],
+  accountActivityItemId: ['eq', 'in', 'ge', 'gt', 'le', 'ne', 'sw'],
+  created: ['eq', 'ge', 'gt', 'le', 'lt', 'ne'],
+};
 
 /** Splits on ` and ` outside quotes and parentheses. */
 function splitAnd(expr: string): string[] {
@@ -45,9 +44,12 @@ function splitAnd(expr: string): string[] {
   return parts.map((p) => p.trim()).filter((p) => p !== '');
 }
 
+// One value: a quoted string or a bare token; anything else (e.g. an `or` the endpoint lacks) is refused.
 function unquote(v: string): string {
   const t = v.trim();
-  if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) return t.slice(1, -1).replace(/\\"/g, '"');
+  const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(t);
+  if (quoted !== null) return (quoted[1] ?? '').replace(/\\"/g, '"');
+  if (!/^[^\s"(),]+$/.test(t)) throw new QueryError(`cannot parse the filter value ${t}`);
   return t;
 }
 
@@ -99,8 +101,14 @@ export function parseFilters(expr: string | undefined): StatusPredicate {
     if (m === null) throw new QueryError(`cannot parse filter "${clause}"`);
     const [, field = '', rawOp = '', rawValue = ''] = m;
     const op = rawOp.toLowerCase() as Op;
+    const ops = Object.hasOwn(FILTER_OPS, field) ? FILTER_OPS[field] : undefined;
+    if (ops === undefined) {
+      throw new QueryError(
+        `filtering is not supported for field ${field}; use ${Object.keys(FILTER_OPS).join(', ')}`,
+      );
+    }
+    if (!ops.includes(op)) throw new QueryError(`operator ${rawOp} is not supported for ${field}`);
     if (field === 'accessRequestId' || field === 'accountActivityItemId') {
-      if (!STRING_OPS.includes(op)) throw new QueryError(`operator ${rawOp} is not supported for ${field}`);
       const get = (r: StatusFilterRow): string => r[field];
       if (op === 'in') {
         const set = new Set(parseList(rawValue));
@@ -110,15 +118,9 @@ export function parseFilters(expr: string | undefined): StatusPredicate {
       if (op === 'sw') return (r) => get(r).startsWith(value);
       return (r) => compare(op, get(r), value);
     }
-    if (field === 'created') {
-      if (!(DATE_OPS as readonly string[]).includes(op)) {
-        throw new QueryError(`operator ${rawOp} is not supported for created`);
-      }
-      const ms = Date.parse(unquote(rawValue));
-      if (Number.isNaN(ms)) throw new QueryError(`created needs an ISO-8601 date-time, got ${rawValue}`);
-      return (r) => compare(op, r.createdMs, ms);
-    }
-    throw new QueryError(`filtering is not supported for field ${field}`);
+    const ms = Date.parse(unquote(rawValue));
+    if (Number.isNaN(ms)) throw new QueryError(`created needs an ISO-8601 date-time, got ${rawValue}`);
+    return (r) => compare(op, r.createdMs, ms);
   });
   return (row) => predicates.every((p) => p(row));
 }
@@ -129,6 +131,7 @@ export function parseSorters(expr: string | undefined): SortKey[] {
   if (expr === undefined || expr.trim() === '') return [];
   return expr.split(',').map((raw) => {
     const t = raw.trim();
+    if (t === '' || t === '-') throw new QueryError('sorters must not contain an empty field');
     const desc = t.startsWith('-');
     const field = (desc ? t.slice(1) : t) as SortField;
     if (!SORT_FIELDS.includes(field)) {

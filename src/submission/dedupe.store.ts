@@ -58,11 +58,11 @@ end
 return holders
 `;
 
-// Deletes only the claims this tracking id still holds.
+// Deletes only the claims their tracking id (ARGV[i], one per key) still holds.
 const RELEASE_LUA = `
-local prefix = ARGV[1] .. ' '
 local released = 0
 for i = 1, #KEYS do
+  local prefix = ARGV[i] .. ' '
   local cur = redis.call('GET', KEYS[i])
   if cur and string.sub(cur, 1, #prefix) == prefix then
     redis.call('DEL', KEYS[i])
@@ -70,6 +70,43 @@ for i = 1, #KEYS do
   end
 end
 return released
+`;
+
+// Before each send: per pair (KEYS claim, own gen, opposite gen; ARGV window, then tid and kind per
+// pair) a live claim of the pair's own request is extended (''); a claim its request held but that an
+// opposite REVOKE/GRANT ended since is '!'; another live holder is returned; a free pair is claimed.
+const RECLAIM_LUA = `
+local ttl = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS / 3 do
+  local claimKey, genKey, otherKey = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local tid, kind = ARGV[2 * i], ARGV[2 * i + 1]
+  local cur = redis.call('GET', claimKey)
+  local curGen = '0'
+  if kind ~= 'M' then curGen = redis.call('GET', genKey) or '0' end
+  local holder, gen
+  if cur then
+    local sp = string.find(cur, ' ', 1, true)
+    holder, gen = string.sub(cur, 1, sp - 1), string.sub(cur, sp + 1)
+  end
+  if holder == tid and gen == curGen then
+    redis.call('EXPIRE', claimKey, ttl)
+    out[i] = ''
+  elseif holder == tid then
+    out[i] = '!'
+  elseif holder and gen == curGen then
+    out[i] = holder
+  else
+    if kind ~= 'M' then
+      redis.call('INCR', otherKey)
+      if redis.call('TTL', otherKey) < ttl then redis.call('EXPIRE', otherKey, ttl) end
+      if curGen ~= '0' and redis.call('TTL', genKey) < ttl then redis.call('EXPIRE', genKey, ttl) end
+    end
+    redis.call('SET', claimKey, tid .. ' ' .. curGen, 'EX', ttl)
+    out[i] = ''
+  end
+end
+return out
 `;
 
 const HOLDERS_LUA = `
@@ -91,6 +128,12 @@ return out
 
 export type ClaimResult = { readonly owned: true } | { readonly owned: false; readonly holder: string };
 
+/** Re-checking a claim before a send: still ours (extended), taken by another request, or ended. */
+export type ReclaimResult =
+  | { readonly kind: 'owned' }
+  | { readonly kind: 'taken'; readonly holder: string }
+  | { readonly kind: 'superseded' };
+
 type ClaimablePair = Pick<RequestPair, 'requestType' | 'identityId' | 'item' | 'fingerprint'>;
 
 const KIND: Record<RequestType, 'G' | 'R' | 'M'> = {
@@ -111,6 +154,7 @@ export class DedupeStore {
   private readonly claimScript: LuaScript<string[]>;
   private readonly releaseScript: LuaScript<number>;
   private readonly holdersScript: LuaScript<string[]>;
+  private readonly reclaimScript: LuaScript<string[]>;
 
   constructor(@Inject(WORKER_REDIS) redis: Redis | Cluster, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
@@ -118,6 +162,7 @@ export class DedupeStore {
     this.claimScript = luaScript(redis, 'argClaim', CLAIM_LUA);
     this.releaseScript = luaScript(redis, 'argRelease', RELEASE_LUA);
     this.holdersScript = luaScript(redis, 'argHolders', HOLDERS_LUA);
+    this.reclaimScript = luaScript(redis, 'argReclaim', RECLAIM_LUA);
   }
 
   claimKey(fingerprint: string): string {
@@ -148,9 +193,35 @@ export class DedupeStore {
   }
 
   async release(trackingId: string, fingerprints: readonly string[]): Promise<number> {
-    if (fingerprints.length === 0) return 0;
-    const keys = fingerprints.map((f) => this.claimKey(f));
-    return this.releaseScript(keys, [trackingId]);
+    return this.releaseEach(fingerprints.map((fp) => ({ trackingId, fingerprint: fp })));
+  }
+
+  /** Compare-and-delete: each claim goes only if its own request still holds it. */
+  async releaseEach(
+    claims: readonly { readonly trackingId: string; readonly fingerprint: string }[],
+  ): Promise<number> {
+    if (claims.length === 0) return 0;
+    return this.releaseScript(
+      claims.map((c) => this.claimKey(c.fingerprint)),
+      claims.map((c) => c.trackingId),
+    );
+  }
+
+  /** Re-checks and extends the claims of pairs about to be sent, each for its own request. */
+  async reclaim(
+    entries: readonly { readonly trackingId: string; readonly pair: ClaimablePair }[],
+  ): Promise<ReclaimResult[]> {
+    if (entries.length === 0) return [];
+    const keys = entries.flatMap(({ pair: p }) => [
+      this.claimKey(p.fingerprint),
+      this.generationKey(p.requestType, p),
+      this.generationKey(OPPOSITE[p.requestType], p),
+    ]);
+    const args = [this.windowSeconds, ...entries.flatMap((e) => [e.trackingId, KIND[e.pair.requestType]])];
+    const out = await this.reclaimScript(keys, args);
+    return out.map((h) =>
+      h === '' ? { kind: 'owned' } : h === '!' ? { kind: 'superseded' } : { kind: 'taken', holder: h },
+    );
   }
 
   /** The live holder of each pair, without claiming anything. */

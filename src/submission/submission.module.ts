@@ -6,15 +6,18 @@ import { IdentityNowModule, type IdnProviderSource } from '../identitynow/identi
 import { IdentityNowMetricsBridge } from '../ops/identitynow-metrics.bridge';
 import { WORKER_REDIS } from '../redis/redis.tokens';
 import { WorkerRedisModule } from '../redis/worker-redis.module';
-import { RequestRecordStore } from '../tracking/request-record.store';
+import { RequestStore } from '../tracking/request.store';
+import { CallProcessor } from './call.processor';
+import { CallQueue } from './call.queue';
+import { CallService } from './call.service';
+import { CallStore } from './call.store';
 import { DedupeStore } from './dedupe.store';
+import { IntakeService } from './intake.service';
 import { ReconcilerService } from './reconciler.service';
-import { SubmissionProgressStore } from './submission-progress.store';
 import { SubmissionProcessor } from './submission.processor';
-import { SubmissionPlanService } from './submission-plan.service';
-import { SubmissionService } from './submission.service';
 
 export interface SubmissionModuleOptions {
+  /** Where and as whom to call IdentityNow (main.ts resolves it from IDN_* or the embedded simulator). */
   readonly connection: IdnProviderSource;
 }
 
@@ -35,23 +38,25 @@ export class SubmissionModule {
       providers: [
         DedupeStore,
         {
-          provide: SubmissionProgressStore,
+          provide: RequestStore,
           inject: [WORKER_REDIS, APP_CONFIG],
-          useFactory: (redis: Redis, config: AppConfig) => new SubmissionProgressStore(redis, config),
+          useFactory: (redis: Redis, config: AppConfig) => new RequestStore(redis, config),
         },
         {
-          // The status records, written through the worker's patient connection.
-          provide: RequestRecordStore,
-          inject: [WORKER_REDIS, APP_CONFIG],
-          useFactory: (redis: Redis, config: AppConfig) => new RequestRecordStore(redis, config),
+          provide: CallStore,
+          inject: [WORKER_REDIS, RequestStore, APP_CONFIG],
+          useFactory: (redis: Redis, requests: RequestStore, config: AppConfig) =>
+            new CallStore(redis, requests, config),
         },
         ReconcilerService,
-        SubmissionPlanService,
-        SubmissionService,
+        CallService,
+        IntakeService,
+        CallQueue,
         SubmissionProcessor,
+        CallProcessor,
         IdentityNowMetricsBridge,
       ],
-      exports: [SubmissionService, DedupeStore],
+      exports: [DedupeStore, RequestStore, CallStore],
     };
   }
 }

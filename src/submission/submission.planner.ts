@@ -58,6 +58,10 @@ function chunk<T>(list: readonly T[], size: number): T[][] {
 
 const isEntitlement = (p: RequestPair): boolean => p.item.type === 'ENTITLEMENT';
 
+/** A pair may belong to another request than the plan's (a call carries pairs of several). */
+export type PlannablePair = RequestPair & { readonly owner?: string };
+const ownerOf = (p: RequestPair, ctx: PlanContext): string => (p as PlannablePair).owner ?? ctx.trackingId;
+
 /** Item as sent: caller's fields kept, gateway ids added to the item-level clientMetadata. */
 function tagItem<T extends AnyItem>(item: T, trackingId: string, submissionId: string): T {
   return {
@@ -112,13 +116,22 @@ function withMeta(ctx: PlanContext): { clientMetadata?: Metadata } {
   return ctx.clientMetadata === undefined ? {} : { clientMetadata: { ...ctx.clientMetadata } };
 }
 
-function rectangle(identities: string[], items: AnyItem[], fingerprints: string[]): RawRequest {
+// The flat shape lists an item once for every identity, so its tag can name one request only: items
+// of one identity may come from several requests (`owners`), a rectangle of several identities not.
+function rectangle(
+  identities: string[],
+  items: AnyItem[],
+  fingerprints: string[],
+  owners: readonly (string | undefined)[] = [],
+): RawRequest {
   return {
     fingerprints,
     build: (ctx, submissionId) => ({
       requestType: ctx.requestType,
       requestedFor: [...identities],
-      requestedItems: items.map((i) => tagItem(i as AccessItem, ctx.trackingId, submissionId)),
+      requestedItems: items.map((it, k) =>
+        tagItem(it as AccessItem, owners[k] ?? ctx.trackingId, submissionId),
+      ),
       ...withMeta(ctx),
     }),
   };
@@ -200,6 +213,7 @@ function planRevoke(pairs: readonly RequestPair[]): RawRequest[] {
           [identity],
           batch.map((p) => p.item),
           batch.map((p) => p.fingerprint),
+          batch.map((p) => (p as PlannablePair).owner),
         ),
       );
     }
@@ -250,7 +264,7 @@ function planPerIdentity(pairs: readonly RequestPair[]): RawRequest[] {
     build: (ctx, submissionId): AccessRequestBody => {
       const targets: PerIdentityRequest[] = b.targets.map((t) => ({
         identityId: t.identity,
-        requestedItems: t.pairs.map((p) => tagItem(p.item as PerIdentityItem, ctx.trackingId, submissionId)),
+        requestedItems: t.pairs.map((p) => tagItem(p.item as PerIdentityItem, ownerOf(p, ctx), submissionId)),
       }));
       return { requestType: 'GRANT_ACCESS', requestedForWithRequestedItems: targets, ...withMeta(ctx) };
     },

@@ -1,65 +1,56 @@
-import type { RequestPair } from '../access-request/pairs';
-import type { HolderOutcome, PairOutcome, PairStatus, RequestRecord } from '../access-request/request-record';
-import { holderOutcomeOf, requestState } from '../access-request/request-state';
-import type { SubmissionJobData } from '../queue/submission-job';
+import type { HolderOutcome, PairStatus, RequestRecord } from '../access-request/request-record';
+import { requestState } from '../access-request/request-state';
+import type { PairResult, StoredPair, StoredRequest } from './request.store';
 
-/** What the worker knows of one pair so far (kept per fingerprint in the job's progress). */
-export interface PairResult {
-  outcome: PairOutcome;
-  accessRequestIds?: string[];
-  duplicateOf?: string;
-  holderOutcome?: HolderOutcome;
-  reason?: string;
+/** What a DUPLICATE's holder has achieved for the same pair (its result under the same fingerprint). */
+export function holderOutcomeOf(holder: PairResult | undefined): HolderOutcome {
+  switch (holder?.outcome) {
+    case 'SUBMITTED':
+      return 'SUBMITTED';
+    case 'FAILED':
+      return 'FAILED';
+    case 'DUPLICATE':
+      // IdentityNow reported it existing to the holder: it is there.
+      return holder.duplicateOf === 'identitynow' ? 'SUBMITTED' : 'PENDING';
+    default:
+      return 'PENDING';
+  }
 }
 
-export type PairResults = Readonly<Record<string, PairResult>>;
-
-function pairStatus(p: RequestPair, r: PairResult): PairStatus {
+function pairStatus(
+  p: StoredPair,
+  holder: (trackingId: string, fp: string) => PairResult | undefined,
+): PairStatus {
+  const o = p.o;
   return {
-    requestedFor: p.identityId,
-    type: p.item.type,
-    id: p.item.id,
-    requestType: p.requestType,
-    outcome: r.outcome,
-    ...(r.accessRequestIds !== undefined ? { accessRequestIds: r.accessRequestIds } : {}),
-    ...(r.duplicateOf !== undefined ? { duplicateOf: r.duplicateOf } : {}),
-    ...(r.outcome === 'DUPLICATE' && r.duplicateOf !== 'identitynow'
-      ? { holderOutcome: r.holderOutcome ?? 'PENDING' }
+    requestedFor: p.d.requestedFor,
+    type: p.d.type,
+    id: p.d.id,
+    requestType: p.d.requestType,
+    outcome: o.outcome,
+    ...(o.accessRequestIds !== undefined && o.accessRequestIds.length > 0
+      ? { accessRequestIds: [...o.accessRequestIds] }
       : {}),
-    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(o.duplicateOf !== undefined ? { duplicateOf: o.duplicateOf } : {}),
+    ...(o.outcome === 'DUPLICATE' && o.duplicateOf !== undefined && o.duplicateOf !== 'identitynow'
+      ? { holderOutcome: holderOutcomeOf(holder(o.duplicateOf, p.fp)) }
+      : {}),
+    ...(o.reason !== undefined ? { reason: o.reason } : {}),
   };
 }
 
 export function buildRecord(
-  job: Pick<SubmissionJobData, 'trackingId' | 'clientId' | 'acceptedAt'>,
-  pairs: readonly RequestPair[],
-  results: PairResults,
-  attempts: number,
+  stored: StoredRequest,
+  holder: (trackingId: string, fp: string) => PairResult | undefined,
 ): RequestRecord {
-  const statuses = pairs.map((p) => pairStatus(p, results[p.fingerprint] ?? { outcome: 'PENDING' }));
+  const pairs = stored.pairs.map((p) => pairStatus(p, holder));
   return {
-    trackingId: job.trackingId,
-    clientId: job.clientId,
-    state: requestState(statuses),
-    createdAt: job.acceptedAt,
-    updatedAt: new Date().toISOString(),
-    attempts,
-    pairs: statuses,
+    trackingId: stored.trackingId,
+    clientId: stored.meta.clientId,
+    state: requestState(pairs),
+    createdAt: stored.meta.createdAt,
+    updatedAt: stored.updatedAt,
+    attempts: stored.pairs.reduce((max, p) => Math.max(max, p.attempts), 0),
+    pairs,
   };
-}
-
-/** Sets `holderOutcome` of every DUPLICATE pair held by another request, reading each holder once. */
-export async function refreshHolders(
-  pairs: readonly RequestPair[],
-  results: PairResults,
-  load: (trackingId: string) => Promise<RequestRecord | undefined>,
-): Promise<void> {
-  const cache = new Map<string, RequestRecord | undefined>();
-  for (const p of pairs) {
-    const r = results[p.fingerprint];
-    if (r?.outcome !== 'DUPLICATE' || r.duplicateOf === undefined || r.duplicateOf === 'identitynow')
-      continue;
-    if (!cache.has(r.duplicateOf)) cache.set(r.duplicateOf, await load(r.duplicateOf));
-    r.holderOutcome = holderOutcomeOf(pairStatus(p, r), cache.get(r.duplicateOf));
-  }
 }

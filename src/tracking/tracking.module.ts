@@ -1,5 +1,19 @@
 import { Module } from '@nestjs/common';
-import { RequestRecordStore } from './request-record.store';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { REDIS } from '../redis/redis.tokens';
+import { RequestStore } from './request.store';
 
-@Module({ providers: [RequestRecordStore], exports: [RequestRecordStore] })
+/** The API's view of requests, through its fail-fast connection. */
+@Module({
+  providers: [
+    {
+      provide: RequestStore,
+      inject: [REDIS, APP_CONFIG],
+      useFactory: (redis: Redis, config: AppConfig) => new RequestStore(redis, config),
+    },
+  ],
+  exports: [RequestStore],
+})
 export class TrackingModule {}

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { AccessRequestsApi, Configuration } from 'sailpoint-api-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/auth/client-registry.service';
+import { sha256 } from '../../src/clients/client-registry.service';
 import { GatewayTokenService } from '../../src/auth/gateway-token.service';
 import { grant, revoke } from '../support/bodies';
 import { SIGNING_SECRET, writeClientsFile } from '../support/clients';

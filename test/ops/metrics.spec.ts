@@ -33,6 +33,7 @@ const GATEWAY_FAMILIES: Record<string, { type: string; labels: string[] }> = {
   gateway_identitynow_rate_limit_budget_max: { type: 'gauge', labels: [] },
   gateway_identitynow_token_refreshes_total: { type: 'counter', labels: ['result'] },
   gateway_reconciliations_total: { type: 'counter', labels: ['result'] },
+  gateway_webhook_deliveries_total: { type: 'counter', labels: ['client', 'outcome'] },
 };
 
 /** prom-client 15 declares counters under their full `_total` name in # TYPE lines. */

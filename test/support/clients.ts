@@ -11,6 +11,7 @@ export interface TestClient {
   itemTypes?: string[];
   requestsPerMinute?: number;
   pairsPerMinute?: number;
+  webhook?: { url: string; secret: string };
 }
 
 const hex = (secret: string): string => createHash('sha256').update(secret).digest('hex');

@@ -41,13 +41,17 @@ export function runGatewayToExit(
 
 /**
  * Runs the BUILT gateway (`npm test` builds first) as its own process, so tests see exactly what
- * production runs: the compiled decorators, signals, real process boundaries.
+ * production runs: the compiled decorators, signals, real process boundaries. `entry` may be a
+ * script that assembles the built modules differently (it must serve /health/live on PORT).
  */
 /**
  * NODE_ENV defaults to development (the dev client, the embedded simulator); a variable given as
  * undefined is left out of the environment (e.g. `NODE_ENV: undefined` for "unset").
  */
-export async function startGatewayProcess(env: Record<string, string | undefined>): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  env: Record<string, string | undefined>,
+  entry: string = DIST_MAIN,
+): Promise<GatewayProcess> {
   if (!existsSync(DIST_MAIN))
     throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` (npm test does)`);
   const port = await freePort();
@@ -59,7 +63,7 @@ export async function startGatewayProcess(env: Record<string, string | undefined
     PORT: String(port),
     ...env,
   };
-  const proc = spawn(process.execPath, [DIST_MAIN], {
+  const proc = spawn(process.execPath, [entry], {
     env: Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -67,3 +67,55 @@ export function status(
     headers: { authorization: `Bearer ${bearer}` },
   });
 }
+
+export function cancel(sim: RunningSimulator, bearer: string, body: unknown): Promise<HttpResult> {
+  return http(`${sim.url}/v3/access-requests/cancel`, {
+    headers: { authorization: `Bearer ${bearer}` },
+    body,
+  });
+}
+
+/** A `/__sim` control call, e.g. `control(sim, '/faults/script', { body: {...} })`. */
+export function control(
+  sim: RunningSimulator,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<HttpResult> {
+  return http(`${sim.url}/__sim${path}`, init);
+}
+
+/** A raw call that resolves to its status, or to the error when the connection is cut or times out. */
+export async function outcome(
+  url: string,
+  init: { method?: string; bearer?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<number | Error> {
+  try {
+    const res = await fetch(url, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: {
+        ...(init.bearer === undefined ? {} : { authorization: `Bearer ${init.bearer}` }),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: AbortSignal.timeout(init.timeoutMs ?? 5_000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+/** Polls `probe` until `done` holds (bounded: about 10 s by default); answers the last value seen. */
+export async function until<T>(
+  probe: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  { tries = 400, everyMs = 25 }: { tries?: number; everyMs?: number } = {},
+): Promise<T> {
+  let value = await probe();
+  for (let i = 0; i < tries && !done(value); i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    value = await probe();
+  }
+  return value;
+}

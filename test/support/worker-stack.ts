@@ -29,6 +29,7 @@ export const FAST_ENV: Record<string, string> = {
   IDN_RATE_LIMIT_WINDOW_MS: '10000',
   IDN_TIMEOUT_MS: '2000',
   SHUTDOWN_GRACE_MS: '3000',
+  RECONCILE_SETTLE_MS: '300',
 };
 
 /** A private Redis, a simulator over loopback HTTP, and one gateway with API and worker (ROLE=all). */

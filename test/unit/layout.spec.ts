@@ -36,6 +36,12 @@ describe('layout', () => {
     expect(files.filter((f) => HTTP_EDGE.test(f))).toEqual([]);
   });
 
+  it('webhooks (notifier and delivery, used by the worker) never reach the HTTP edge', () => {
+    const files = reachable('webhooks/webhooks.module.ts');
+    expect(files).toContain('clients/client-registry.service.ts');
+    expect(files.filter((f) => HTTP_EDGE.test(f))).toEqual([]);
+  });
+
   it('the domain core reaches nothing outside itself', () => {
     const files = reachable('access-request/access-request.validator.ts');
     expect(files.filter((f) => !f.startsWith('access-request/'))).toEqual([]);

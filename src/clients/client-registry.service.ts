@@ -27,6 +27,7 @@ export function loadClients(config: AppConfig): GatewayClient[] {
         itemTypes: undefined,
         requestsPerMinute: undefined,
         pairsPerMinute: undefined,
+        webhook: undefined,
       },
     ];
   }
@@ -44,7 +45,8 @@ export function loadClients(config: AppConfig): GatewayClient[] {
         ...Object.values(e.constraints ?? {}).map((m) => `${path}${e.property}: ${m}`),
         ...flat(e.children ?? [], `${path}${e.property}.`),
       ]);
-    throw new Error(`CLIENTS_FILE ${file} is invalid:\n  - ${flat(errors, '').join('\n  - ')}`);
+    const problems = [...new Set(flat(errors, ''))];
+    throw new Error(`CLIENTS_FILE ${file} is invalid:\n  - ${problems.join('\n  - ')}`);
   }
   const clients = parsed.clients.map((c) => ({
     id: c.id,
@@ -55,6 +57,7 @@ export function loadClients(config: AppConfig): GatewayClient[] {
     itemTypes: c.itemTypes === undefined ? undefined : new Set(c.itemTypes),
     requestsPerMinute: c.requestsPerMinute,
     pairsPerMinute: c.pairsPerMinute,
+    webhook: c.webhook === undefined ? undefined : { url: c.webhook.url, secret: c.webhook.secret },
   }));
   const problems = duplicates(clients);
   if (problems.length > 0)

@@ -4,11 +4,15 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
+  IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
   ValidateBy,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import {
@@ -19,6 +23,25 @@ import {
 } from '../access-request/access-request.types';
 
 const isSha256Hex = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v);
+
+// Standard Webhooks secrets: `whsec_` + canonical base64 of 24 bytes or more.
+const WEBHOOK_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const WEBHOOK_SHAPE = 'webhook must be an object {"url": …, "secret": …}';
+
+export class WebhookEntry {
+  @IsUrl(
+    { require_protocol: true, protocols: ['http', 'https'], require_tld: false },
+    { message: 'url must be an http:// or https:// URL' },
+  )
+  url!: string;
+
+  @IsString()
+  @Matches(WEBHOOK_SECRET, {
+    message: 'secret must be "whsec_" followed by the base64 of at least 24 random bytes',
+  })
+  secret!: string;
+}
 
 export class ClientEntry {
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, {
@@ -59,6 +82,13 @@ export class ClientEntry {
   @Min(1)
   @Max(100_000_000)
   pairsPerMinute?: number;
+
+  // Not @IsOptional: that would let `"webhook": null` through.
+  @ValidateIf((o: ClientEntry) => o.webhook !== undefined)
+  @IsObject({ message: WEBHOOK_SHAPE })
+  @ValidateNested({ message: WEBHOOK_SHAPE })
+  @Type(() => WebhookEntry)
+  webhook?: WebhookEntry;
 }
 
 export class ClientsFile {

@@ -10,6 +10,14 @@ export interface GatewayClient {
   readonly requestsPerMinute: number | undefined;
   /** Identity-item pairs per minute, counted with the requests in one atomic step. */
   readonly pairsPerMinute: number | undefined;
+  readonly webhook: ClientWebhook | undefined;
+}
+
+/** Where `access_request.updated` deliveries go; the secret signs them (Standard Webhooks). */
+export interface ClientWebhook {
+  readonly url: string;
+  /** `whsec_` + base64 of the key. */
+  readonly secret: string;
 }
 
 /** A client and the one of its secrets that a caller presented. */

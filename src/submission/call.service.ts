@@ -1,0 +1,418 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AccessRequestBody } from '../access-request/access-request.types';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { IdentityNowClient } from '../identitynow/identitynow.client';
+import {
+  IdnAuthConfigError,
+  IdnError,
+  IdnPermanentError,
+  IdnRateLimitedError,
+  IdnRetryableError,
+} from '../identitynow/identitynow.errors';
+import type { IdnAccessRequest } from '../identitynow/identitynow.types';
+import type { PairResult } from '../tracking/request.store';
+import { callBodies, sentOutcome, unitPairs } from './call-body';
+import { type CallEvent, type CallRules, type CallState, readAllowedAt, transition } from './call-state';
+import { CallStore, type CallUnit, type Fence, type PairUpdate, type StoredCall } from './call.store';
+import { DedupeStore } from './dedupe.store';
+import { ReconcilerService } from './reconciler.service';
+
+export interface CallPassInput {
+  readonly callId: string;
+  readonly fence: Fence;
+  readonly attemptsMade: number;
+  readonly maxAttempts: number;
+  readonly signal?: AbortSignal;
+}
+
+/** How one pass over a call ended, in words the processor turns into BullMQ moves. */
+export type CallPassResult =
+  | { readonly kind: 'done'; readonly completed: readonly string[]; readonly spawned: readonly string[] }
+  | { readonly kind: 'delay'; readonly until: number; readonly completed: readonly string[] }
+  | {
+      readonly kind: 'rate-limited';
+      readonly retryAfterMs: number;
+      readonly reason: string;
+      readonly completed: readonly string[];
+    }
+  | {
+      readonly kind: 'retry';
+      readonly reason: string;
+      readonly minDelayMs: number;
+      readonly completed: readonly string[];
+    }
+  | { readonly kind: 'lock-lost' };
+
+const FINAL: readonly CallState[] = ['settled', 'abandoned', 'split'];
+const SENDABLE: readonly CallState[] = ['pending', 'verified-absent'];
+/** Beyond IDN_TIMEOUT_MS: the orphaned call's own send and its worker's scheduling. */
+const ORPHAN_MARGIN_MS = 1_000;
+const SUPERSEDED =
+  'not sent: a later request for the opposite type (REVOKE_ACCESS / GRANT_ACCESS) of the same access ended its claim';
+
+class LockLost extends Error {}
+
+/**
+ * One pass over one call: continue from its state (call-state.ts), never by which operation threw.
+ * Every write goes through the call store's fenced scripts with the pass's job lock.
+ */
+@Injectable()
+export class CallService {
+  private readonly logger = new Logger('CallService');
+  readonly rules: CallRules;
+
+  constructor(
+    @Inject(CallStore) private readonly calls: CallStore,
+    @Inject(DedupeStore) private readonly dedupe: DedupeStore,
+    @Inject(ReconcilerService) private readonly reconciler: ReconcilerService,
+    @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.rules = {
+      settleMs: config.submission.reconcileSettleMs,
+      orphanMs: config.idn.timeoutMs + ORPHAN_MARGIN_MS,
+    };
+  }
+
+  async pass(input: CallPassInput): Promise<CallPassResult> {
+    const completed = new Set<string>();
+    try {
+      return await this.run(input, completed);
+    } catch (e) {
+      if (e instanceof LockLost) return { kind: 'lock-lost' };
+      throw e;
+    }
+  }
+
+  /** Out of attempts outside a pass (the job stalled too often): pairs end FAILED, claims per state. */
+  async abandon(callId: string, fence: Fence, reason: string): Promise<readonly string[]> {
+    const completed = new Set<string>();
+    let call = await this.calls.load(callId);
+    if (call === undefined || FINAL.includes(call.state)) return [];
+    try {
+      if (call.state === 'in-flight')
+        call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], completed);
+      await this.giveUp(call, fence, reason, completed);
+    } catch (e) {
+      if (!(e instanceof LockLost)) throw e;
+    }
+    return [...completed];
+  }
+
+  private async run(input: CallPassInput, completed: Set<string>): Promise<CallPassResult> {
+    const { fence, signal } = input;
+    const finalAttempt = input.attemptsMade + 1 >= input.maxAttempts;
+    const done = (spawned: readonly string[] = []): CallPassResult => ({
+      kind: 'done',
+      completed: [...completed],
+      spawned,
+    });
+    let call = await this.calls.load(input.callId);
+    if (call === undefined || FINAL.includes(call.state)) return done();
+    if (call.state === 'in-flight') {
+      // Its worker died or lost the job mid-call: the call may still arrive, so its outcome is unknown.
+      call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], completed);
+    }
+    if (call.state === 'unknown') {
+      const allowedAt = readAllowedAt({ state: call.state, endedAt: call.endedAt ?? 0 }, this.rules);
+      if (Date.now() < allowedAt) return { kind: 'delay', until: allowedAt, completed: [...completed] };
+      const live = await this.calls.live(call);
+      if (live.length === 0) return done();
+      const readStartedAt = Date.now();
+      let found;
+      try {
+        found = await this.reconciler.findSubmission(
+          call.id,
+          [...new Set(live.map((u) => u.identityId))],
+          new Date(call.createdAt),
+          signal,
+        );
+      } catch (err) {
+        const reason = `could not check whether call ${call.id} reached IdentityNow: ${reasonOf(err)}`;
+        // Rejected before it was read: nothing learnt, no attempt used.
+        if (err instanceof IdnRateLimitedError)
+          return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, reason, completed: [...completed] };
+        call = await this.step(call, fence, { kind: 'read-failed' }, this.counted(live), completed, {
+          reason,
+        });
+        return this.retryOrGiveUp(call, fence, reason, finalAttempt, 0, completed);
+      }
+      if (found !== undefined) {
+        const results = live.map((u): PairUpdate => {
+          const ids = found.accessRequestIds.get(u.identityId) ?? [];
+          return this.final(
+            u,
+            { outcome: 'SUBMITTED', ...(ids.length > 0 ? { accessRequestIds: ids } : {}) },
+            1,
+          );
+        });
+        await this.step(call, fence, { kind: 'read-found' }, results, completed);
+        return done();
+      }
+      call = await this.step(call, fence, { kind: 'read-absent', readStartedAt }, [], completed);
+      if (call.state === 'unknown') return { kind: 'delay', until: allowedAt, completed: [...completed] };
+    }
+    if (!SENDABLE.includes(call.state)) return done();
+    return this.send(call, input, finalAttempt, completed);
+  }
+
+  private async send(
+    initial: StoredCall,
+    input: CallPassInput,
+    finalAttempt: boolean,
+    completed: Set<string>,
+  ): Promise<CallPassResult> {
+    const { fence, signal } = input;
+    let call = initial;
+    for (let round = 0; ; round++) {
+      const live = await this.calls.live(call);
+      const remaining = await this.dropLostClaims(call, fence, live, completed);
+      if (remaining.length === 0) {
+        await this.step(call, fence, { kind: 'emptied' }, [], completed);
+        return { kind: 'done', completed: [...completed], spawned: [] };
+      }
+      const bodies = callBodies(call.id, call.ctx, remaining);
+      if (bodies.length > 1) {
+        const spawned = await this.split(
+          call,
+          fence,
+          remaining,
+          bodies.map((b) => b.fingerprints),
+          completed,
+        );
+        return { kind: 'done', completed: [...completed], spawned };
+      }
+      const sealed = await this.calls.apply({
+        callId: call.id,
+        fence,
+        from: ['pending', 'verified-absent'],
+        to: transition({ state: call.state }, { kind: 'seal' }, this.rules).next.state,
+        fields: { sentAt: Date.now(), endedAt: undefined },
+        pairs: remaining.map((u) => ({ t: u.t, fp: u.fp })),
+        strict: true,
+      });
+      if (!sealed.ok) {
+        if (sealed.why === 'lock-lost') throw new LockLost();
+        // A pair left the call (cancelled, moved) or the call moved on: look again.
+        const again = await this.calls.load(call.id);
+        if (again === undefined || !SENDABLE.includes(again.state) || round >= 3) {
+          return { kind: 'done', completed: [...completed], spawned: [] };
+        }
+        call = again;
+        continue;
+      }
+      call = { ...call, state: 'in-flight' };
+      return this.deliver(
+        call,
+        input,
+        remaining,
+        bodies[0]?.body as AccessRequestBody,
+        finalAttempt,
+        completed,
+        signal,
+      );
+    }
+  }
+
+  private async deliver(
+    call: StoredCall,
+    input: CallPassInput,
+    units: readonly CallUnit[],
+    body: AccessRequestBody,
+    finalAttempt: boolean,
+    completed: Set<string>,
+    signal: AbortSignal | undefined,
+  ): Promise<CallPassResult> {
+    const { fence } = input;
+    let res;
+    try {
+      res = await this.client.createAccessRequest(
+        body as IdnAccessRequest,
+        signal === undefined ? {} : { signal },
+      );
+    } catch (err) {
+      const e = err instanceof IdnError ? err : undefined;
+      const reason = reasonOf(err);
+      if (e instanceof IdnRateLimitedError) {
+        await this.step(call, fence, { kind: 'not-created' }, [], completed, { reason });
+        return { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, reason, completed: [...completed] };
+      }
+      if (e instanceof IdnPermanentError || e instanceof IdnAuthConfigError) {
+        const failed = units.map((u) => this.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
+        await this.step(
+          call,
+          fence,
+          { kind: 'rejected', pairs: units.length, splittable: false },
+          failed,
+          completed,
+          {
+            reason,
+          },
+        );
+        await this.dedupe.releaseEach(units.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
+        return { kind: 'done', completed: [...completed], spawned: [] };
+      }
+      const ambiguous = e instanceof IdnRetryableError ? e.ambiguous : true;
+      const event: CallEvent = ambiguous ? { kind: 'ambiguous', at: Date.now() } : { kind: 'not-created' };
+      const next = await this.step(call, fence, event, this.counted(units), completed, { reason });
+      return this.retryOrGiveUp(
+        next,
+        fence,
+        reason,
+        finalAttempt,
+        ambiguous ? this.rules.settleMs : 0,
+        completed,
+      );
+    }
+    const pairs = unitPairs(call.ctx, units);
+    const results = units.map((u, i) => {
+      const pair = pairs[i];
+      const result: PairResult = pair === undefined ? { outcome: 'SUBMITTED' } : sentOutcome(res, pair);
+      return this.final(u, { ...result, call: call.id }, 1);
+    });
+    await this.step(call, fence, { kind: 'created' }, results, completed);
+    return { kind: 'done', completed: [...completed], spawned: [] };
+  }
+
+  /** Re-checks the claims of the pairs about to go: a pair another request holds now is its duplicate. */
+  private async dropLostClaims(
+    call: StoredCall,
+    fence: Fence,
+    live: readonly CallUnit[],
+    completed: Set<string>,
+  ): Promise<CallUnit[]> {
+    const claims = await this.dedupe.reclaim(
+      unitPairs(call.ctx, live).map((pair, i) => ({ trackingId: live[i]?.t ?? '', pair })),
+    );
+    const dropped: PairUpdate[] = [];
+    const kept: CallUnit[] = [];
+    live.forEach((u, i) => {
+      const c = claims[i];
+      if (c === undefined || c.kind === 'owned') kept.push(u);
+      else if (c.kind === 'taken')
+        dropped.push(this.final(u, { outcome: 'DUPLICATE', duplicateOf: c.holder }, 0));
+      else dropped.push(this.final(u, { outcome: 'FAILED', reason: SUPERSEDED }, 0));
+    });
+    if (dropped.length > 0) {
+      const r = await this.calls.apply({ callId: call.id, fence, from: SENDABLE, pairs: dropped });
+      if (!r.ok && r.why === 'lock-lost') throw new LockLost();
+      if (r.ok) r.completed.forEach((t) => completed.add(t));
+    }
+    return kept;
+  }
+
+  /** What is left no longer fits one request: each part becomes a call of its own. */
+  private async split(
+    call: StoredCall,
+    fence: Fence,
+    units: readonly CallUnit[],
+    parts: readonly (readonly string[])[],
+    completed: Set<string>,
+  ): Promise<string[]> {
+    const children = parts.map((fps, k) => ({
+      id: `${call.id}.${k}`,
+      ctx: call.ctx,
+      units: units.filter((u) => fps.includes(u.fp)),
+    }));
+    const moves = children.flatMap((c) =>
+      c.units.map((u): PairUpdate => ({ t: u.t, fp: u.fp, moveTo: c.id })),
+    );
+    const r = await this.calls.apply({
+      callId: call.id,
+      fence,
+      from: SENDABLE,
+      to: transition({ state: call.state }, { kind: 'split' }, this.rules).next.state,
+      fields: { children: JSON.stringify(children.map((c) => c.id)) },
+      pairs: moves,
+      newCalls: children,
+    });
+    if (!r.ok && r.why === 'lock-lost') throw new LockLost();
+    if (r.ok) r.completed.forEach((t) => completed.add(t));
+    return children.map((c) => c.id);
+  }
+
+  private async retryOrGiveUp(
+    call: StoredCall,
+    fence: Fence,
+    reason: string,
+    finalAttempt: boolean,
+    minDelayMs: number,
+    completed: Set<string>,
+  ): Promise<CallPassResult> {
+    if (finalAttempt) {
+      await this.giveUp(call, fence, reason, completed);
+      return { kind: 'done', completed: [...completed], spawned: [] };
+    }
+    return { kind: 'retry', reason, minDelayMs, completed: [...completed] };
+  }
+
+  /** Out of attempts: released only where nothing can have been created; an unknown outcome keeps its claims. */
+  private async giveUp(
+    call: StoredCall,
+    fence: Fence,
+    reason: string,
+    completed: Set<string>,
+  ): Promise<void> {
+    const live = await this.calls.live(call);
+    const unknown = call.state === 'unknown';
+    const why = unknown
+      ? `gave up; the last call's outcome is unknown, so the pair stays claimed: ${reason}`
+      : `gave up: ${reason}`;
+    const results = live.map((u) =>
+      this.final(
+        u,
+        { outcome: 'FAILED', reason: why, call: call.id, ...(unknown ? { unknown: true } : {}) },
+        0,
+      ),
+    );
+    await this.step(call, fence, { kind: 'give-up' }, results, completed);
+    if (!unknown) await this.dedupe.releaseEach(live.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
+  }
+
+  /** Applies one state-machine transition with its pair updates; returns the call as it now is. */
+  private async step(
+    call: StoredCall,
+    fence: Fence,
+    event: CallEvent,
+    pairs: readonly PairUpdate[],
+    completed: Set<string>,
+    extra: { reason?: string } = {},
+  ): Promise<StoredCall> {
+    const t = transition({ state: call.state, endedAt: call.endedAt ?? 0 }, event, this.rules);
+    const r = await this.calls.apply({
+      callId: call.id,
+      fence,
+      from: [call.state],
+      to: t.next.state,
+      fields: {
+        ...(t.next.endedAt !== undefined && t.next.state === 'unknown' ? { endedAt: t.next.endedAt } : {}),
+        ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      },
+      pairs,
+    });
+    if (!r.ok) {
+      if (r.why === 'lock-lost') throw new LockLost();
+      this.logger.warn(
+        `call ${call.id}: ${event.kind} found state ${r.state ?? '?'} instead of ${call.state}`,
+      );
+      throw new LockLost();
+    }
+    r.completed.forEach((t2) => completed.add(t2));
+    return { ...call, state: t.next.state, endedAt: t.next.endedAt ?? call.endedAt };
+  }
+
+  private final(u: CallUnit, result: PairResult, attempts: number): PairUpdate {
+    return { t: u.t, fp: u.fp, result, final: true, attempts };
+  }
+
+  /** The pass used an attempt for these pairs (they stay in the call). */
+  private counted(units: readonly CallUnit[]): PairUpdate[] {
+    return units.map((u) => ({ t: u.t, fp: u.fp, attempts: 1 }));
+  }
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof IdnError) return err.reason;
+  return err instanceof Error ? err.message : String(err);
+}

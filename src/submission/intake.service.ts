@@ -1,0 +1,155 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { expandPairs, type RequestPair } from '../access-request/pairs';
+import type { RequestRecord } from '../access-request/request-record';
+import type { SubmissionJobData } from '../queue/submission-job';
+import type { PairDescriptor, PairResult, RequestMeta, StoredRequest } from '../tracking/request.store';
+import { RequestStore } from '../tracking/request.store';
+import { CallStore, type CallContext, type Fence, type NewCall } from './call.store';
+import { DedupeStore } from './dedupe.store';
+import { planContextOf, planSubmissions } from './submission.planner';
+
+/** Where a request stands after a pass of its job. */
+export type RequestPassResult =
+  | { readonly kind: 'complete'; readonly record: RequestRecord }
+  | { readonly kind: 'failed'; readonly record: RequestRecord }
+  /** Pairs are still carried by these calls; their jobs must exist. */
+  | { readonly kind: 'open'; readonly calls: readonly string[] }
+  | { readonly kind: 'lock-lost' };
+
+function descriptor(p: RequestPair, i: number): PairDescriptor {
+  return { i, requestedFor: p.identityId, type: p.item.type, id: p.item.id, requestType: p.requestType };
+}
+
+function callContext(data: SubmissionJobData): CallContext {
+  const r = data.request;
+  return {
+    clientId: data.clientId,
+    requestType: r.requestType,
+    ...(r.clientMetadata === undefined ? {} : { clientMetadata: r.clientMetadata }),
+    shape: r.requestedForWithRequestedItems !== undefined ? 'perIdentity' : 'requestedFor',
+  };
+}
+
+/**
+ * The request job: claims the request's pairs and hands them to calls (once), takes FAILED pairs back
+ * on a re-drive, and decides when the request is finished. It never calls IdentityNow.
+ */
+@Injectable()
+export class IntakeService {
+  constructor(
+    @Inject(RequestStore) private readonly requests: RequestStore,
+    @Inject(CallStore) private readonly calls: CallStore,
+    @Inject(DedupeStore) private readonly dedupe: DedupeStore,
+  ) {}
+
+  async pass(data: SubmissionJobData, fence: Fence): Promise<RequestPassResult> {
+    let stored = await this.requests.load(data.trackingId);
+    if (stored === undefined) {
+      if ((await this.intake(data, fence)) === 'lock-lost') return { kind: 'lock-lost' };
+    } else if (stored.phase === 'finished' || stored.phase === 'redrive') {
+      // A finished request job runs again only when it was retried: take its FAILED pairs back.
+      if ((await this.redrive(data, stored, fence)) === 'lock-lost') return { kind: 'lock-lost' };
+    }
+    stored = await this.requests.load(data.trackingId);
+    if (stored === undefined) throw new Error(`request ${data.trackingId} vanished during its intake`);
+    const open = [...new Set(stored.pairs.map((p) => p.call).filter((c): c is string => c !== undefined))];
+    if (open.length > 0) return { kind: 'open', calls: open };
+    const record = await this.requests.record(data.trackingId);
+    if (record === undefined) throw new Error(`request ${data.trackingId} vanished`);
+    return record.pairs.some((p) => p.outcome === 'FAILED')
+      ? { kind: 'failed', record }
+      : { kind: 'complete', record };
+  }
+
+  private meta(data: SubmissionJobData): RequestMeta {
+    return {
+      clientId: data.clientId,
+      createdAt: data.acceptedAt,
+      ...(data.requestId === undefined ? {} : { requestId: data.requestId }),
+      ...(data.traceparent === undefined ? {} : { traceparent: data.traceparent }),
+    };
+  }
+
+  /** First pass: claims (atomic, all pairs at once), then the request and its calls in one script. */
+  private async intake(data: SubmissionJobData, fence: Fence): Promise<'written' | 'exists' | 'lock-lost'> {
+    const pairs = expandPairs(data.request);
+    const claims = await this.dedupe.claim(data.trackingId, pairs);
+    const owned = pairs.filter((_, i) => claims[i]?.owned !== false);
+    const calls = this.newCalls(data, owned, (i) => `${data.trackingId}-s${i}`);
+    const callOf = new Map(calls.flatMap((c) => c.units.map((u) => [u.fp, c.id] as const)));
+    return this.calls.handoff({
+      trackingId: data.trackingId,
+      fence,
+      mode: 'new',
+      meta: this.meta(data),
+      calls,
+      pairs: pairs.map((p, i) => {
+        const c = claims[i];
+        const result: PairResult =
+          c === undefined || c.owned
+            ? { outcome: 'PENDING' }
+            : { outcome: 'DUPLICATE', duplicateOf: c.holder };
+        const call = callOf.get(p.fingerprint);
+        return { fp: p.fingerprint, d: descriptor(p, i), o: result, ...(call === undefined ? {} : { call }) };
+      }),
+    });
+  }
+
+  /**
+   * FAILED pairs come back: those whose last call's outcome is unknown go back into that call (which
+   * reconciles before anything is sent); the others are claimed again, or are now duplicates.
+   */
+  private async redrive(
+    data: SubmissionJobData,
+    stored: StoredRequest,
+    fence: Fence,
+  ): Promise<'written' | 'exists' | 'lock-lost'> {
+    const failed = stored.pairs.filter((p) => p.o.outcome === 'FAILED' && p.call === undefined);
+    const back = failed.filter((p) => p.o.unknown === true && p.o.call !== undefined);
+    const reclaim = failed.filter((p) => !back.includes(p));
+    const byFp = new Map(expandPairs(data.request).map((p) => [p.fingerprint, p]));
+    const toClaim = reclaim.map((p) => byFp.get(p.fp)).filter((p): p is RequestPair => p !== undefined);
+    const claims = await this.dedupe.claim(data.trackingId, toClaim);
+    const owned = toClaim.filter((_, i) => claims[i]?.owned !== false);
+    const round = Date.now().toString(36);
+    const calls = this.newCalls(data, owned, (i) => `${data.trackingId}-r${round}-s${i}`);
+    const callOf = new Map(calls.flatMap((c) => c.units.map((u) => [u.fp, c.id] as const)));
+    const pairs = [
+      ...back.map((p) => ({ fp: p.fp, o: { outcome: 'PENDING' as const }, call: p.o.call as string })),
+      ...toClaim.map((p, i) => {
+        const c = claims[i];
+        const call = callOf.get(p.fingerprint);
+        const o: PairResult =
+          c === undefined || c.owned
+            ? { outcome: 'PENDING' }
+            : { outcome: 'DUPLICATE', duplicateOf: c.holder };
+        return { fp: p.fingerprint, o, ...(call === undefined ? {} : { call }) };
+      }),
+    ];
+    return this.calls.handoff({
+      trackingId: data.trackingId,
+      fence,
+      mode: 'redrive',
+      meta: this.meta(data),
+      calls,
+      pairs,
+    });
+  }
+
+  private newCalls(
+    data: SubmissionJobData,
+    pairs: readonly RequestPair[],
+    idOf: (i: number) => string,
+  ): NewCall[] {
+    const ctx = callContext(data);
+    const byFp = new Map(pairs.map((p) => [p.fingerprint, p]));
+    return planSubmissions(pairs, { ...planContextOf(data), submissionId: idOf }).map((plan) => ({
+      id: plan.submissionId,
+      ctx,
+      units: plan.fingerprints.map((fp) => {
+        const p = byFp.get(fp) as RequestPair;
+        return { t: data.trackingId, fp, identityId: p.identityId, item: p.item };
+      }),
+    }));
+  }
+}

@@ -1,0 +1,179 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { ItemType, RequestType } from '../access-request/access-request.types';
+import type { PairOutcome, RequestRecord } from '../access-request/request-record';
+import type { AppConfig } from '../config/app-config';
+import { redisKey } from '../redis/redis.keys';
+import { luaScript, type LuaScript } from '../redis/redis-scripts';
+import { buildRecord } from './request-record.builder';
+
+/** What a pair is, fixed at intake. `i` keeps the order of the accepted request. */
+export interface PairDescriptor {
+  readonly i: number;
+  readonly requestedFor: string;
+  readonly type: ItemType;
+  readonly id: string;
+  readonly requestType: RequestType;
+}
+
+/** What became of a pair. `call` names the last call that carried it; `unknown`: its outcome is. */
+export interface PairResult {
+  readonly outcome: PairOutcome;
+  readonly accessRequestIds?: readonly string[];
+  readonly duplicateOf?: string;
+  readonly reason?: string;
+  readonly call?: string;
+  readonly unknown?: true;
+}
+
+export interface RequestMeta {
+  readonly clientId: string;
+  readonly createdAt: string;
+  readonly requestId?: string;
+  readonly traceparent?: string;
+}
+
+/** `handed-off`: every pair is final or in a call; `finished`: the request job ended. */
+export type RequestPhase = 'handed-off' | 'finished' | 'redrive';
+
+export interface StoredPair {
+  readonly fp: string;
+  readonly d: PairDescriptor;
+  readonly o: PairResult;
+  /** The call that carries the pair while it is not final. */
+  readonly call: string | undefined;
+  readonly attempts: number;
+}
+
+export interface StoredRequest {
+  readonly trackingId: string;
+  readonly meta: RequestMeta;
+  readonly phase: RequestPhase;
+  readonly pairs: readonly StoredPair[];
+  readonly updatedAt: string;
+}
+
+/** Hash fields of a request (one hash per request; see docs/architecture.md, "Records in Redis"). */
+export const REQUEST_FIELD = {
+  meta: 'meta',
+  phase: 'phase',
+  open: 'open',
+  version: 'v',
+  updatedAt: 'updatedAt',
+  descriptor: 'd:',
+  result: 'o:',
+  call: 'c:',
+  attempts: 'a:',
+} as const;
+
+export function requestRetentionSeconds(config: AppConfig): number {
+  const s = config.submission;
+  return Math.max(s.dedupeWindowSeconds, s.failedJobRetentionSeconds, 86_400);
+}
+
+function parseRequest(trackingId: string, h: Record<string, string>): StoredRequest | undefined {
+  const meta = h[REQUEST_FIELD.meta];
+  if (meta === undefined) return undefined;
+  const pairs: StoredPair[] = [];
+  for (const [field, value] of Object.entries(h)) {
+    if (!field.startsWith(REQUEST_FIELD.descriptor)) continue;
+    const fp = field.slice(REQUEST_FIELD.descriptor.length);
+    const result = h[REQUEST_FIELD.result + fp];
+    pairs.push({
+      fp,
+      d: JSON.parse(value) as PairDescriptor,
+      o: result === undefined ? { outcome: 'PENDING' } : (JSON.parse(result) as PairResult),
+      call: h[REQUEST_FIELD.call + fp],
+      attempts: Number(h[REQUEST_FIELD.attempts + fp] ?? 0),
+    });
+  }
+  pairs.sort((a, b) => a.d.i - b.d.i);
+  return {
+    trackingId,
+    meta: JSON.parse(meta) as RequestMeta,
+    phase: (h[REQUEST_FIELD.phase] ?? 'handed-off') as RequestPhase,
+    pairs,
+    updatedAt: h[REQUEST_FIELD.updatedAt] ?? (JSON.parse(meta) as RequestMeta).createdAt,
+  };
+}
+
+const FINISHED_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'meta') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'phase', 'finished')
+return 1
+`;
+
+const REDRIVE_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'meta') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'phase', 'redrive')
+return 1
+`;
+
+/**
+ * A request's pairs and outcomes: one hash, written by the worker's scripts (which take the key and
+ * expiry from here) and read by both sides. The status body is derived from it on every read.
+ */
+export class RequestStore {
+  private readonly prefix: string;
+  readonly retentionSeconds: number;
+  // Defined up front: a script first defined while an auto-pipeline is open breaks that pipeline.
+  private readonly finishedScript: LuaScript<number>;
+  private readonly redriveScript: LuaScript<number>;
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    config: AppConfig,
+  ) {
+    this.prefix = config.redis.prefix;
+    this.retentionSeconds = requestRetentionSeconds(config);
+    this.finishedScript = luaScript(redis, 'argRequestFinished', FINISHED_LUA);
+    this.redriveScript = luaScript(redis, 'argRequestRedrive', REDRIVE_LUA);
+  }
+
+  key(trackingId: string): string {
+    return redisKey(this.prefix, 'req', trackingId);
+  }
+
+  async load(trackingId: string): Promise<StoredRequest | undefined> {
+    return parseRequest(trackingId, await this.redis.hgetall(this.key(trackingId)));
+  }
+
+  /** The status body; a DUPLICATE shows what its holder has achieved for the same pair so far. */
+  async record(trackingId: string): Promise<RequestRecord | undefined> {
+    const stored = await this.load(trackingId);
+    if (stored === undefined) return undefined;
+    const holders = new Map<string, PairResult | undefined>();
+    for (const p of stored.pairs) {
+      const holder = p.o.duplicateOf;
+      if (p.o.outcome !== 'DUPLICATE' || holder === undefined || holder === 'identitynow') continue;
+      const raw = await this.redis.hget(this.key(holder), REQUEST_FIELD.result + p.fp);
+      holders.set(`${holder}|${p.fp}`, raw === null ? undefined : (JSON.parse(raw) as PairResult));
+    }
+    return buildRecord(stored, (holder, fp) => holders.get(`${holder}|${fp}`));
+  }
+
+  /** A job whose data is unusable still answers its status: FAILED, no pairs. */
+  async recordInvalid(trackingId: string, meta: RequestMeta): Promise<void> {
+    await this.redis
+      .multi()
+      .hsetnx(this.key(trackingId), REQUEST_FIELD.meta, JSON.stringify(meta))
+      .hset(
+        this.key(trackingId),
+        REQUEST_FIELD.phase,
+        'finished',
+        REQUEST_FIELD.updatedAt,
+        new Date().toISOString(),
+      )
+      .expire(this.key(trackingId), this.retentionSeconds)
+      .exec();
+  }
+
+  /** Marks the request's job as ended; a request that was never written stays unwritten. */
+  async markFinished(trackingId: string): Promise<void> {
+    await this.finishedScript([this.key(trackingId)], []);
+  }
+
+  /** Admin re-drive of a failed request job: false when there is no progress left to continue from. */
+  async requestRedrive(trackingId: string): Promise<boolean> {
+    return (await this.redriveScript([this.key(trackingId)], [])) === 1;
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Exponential, capped, with equal jitter (half fixed, half random: retries of one outage spread out
+ * but still back off), and never past the end of the retry window, so the last try lands on it.
+ */
+export function webhookRetryDelay(
+  attemptsMade: number,
+  baseMs: number,
+  maxMs: number,
+  msLeft: number,
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attemptsMade - 1, 40)));
+  const delay = Math.floor(exp / 2 + random() * (exp / 2));
+  return Math.max(0, Math.min(delay, Math.ceil(msLeft)));
+}
