@@ -104,7 +104,7 @@ async function startWorker(extraEnv) {
   const child = spawn(process.execPath, ['dist/main.js'], {
     env: {
       PATH: process.env.PATH,
-      NODE_ENV: 'test',
+      NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
       ROLE: 'worker',
       PORT: String(httpPort),

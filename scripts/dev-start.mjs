@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the one-command development start. Builds, makes sure Redis is there (starting a
 // private redis-server when nothing answers on 127.0.0.1:6379 and the binary exists), then runs the
-// gateway with ROLE=all, its JSON log lines made human-readable by pino-pretty. With no IDN_BASE_URL
-// the gateway starts its embedded IdentityNow simulator.
+// gateway with ROLE=all and NODE_ENV=development, its JSON log lines made human-readable by pino-pretty.
+// With no IDN_BASE_URL the gateway starts its embedded IdentityNow simulator.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -131,7 +131,12 @@ function prettyPrinter() {
   }
 }
 
-const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+// The development launcher: the dev client and the embedded simulator exist only with
+// NODE_ENV=development, so it is set here whatever the shell says (`npm run start:prod` is the other way).
+if (process.env.NODE_ENV !== undefined && process.env.NODE_ENV !== 'development') {
+  log(`NODE_ENV=${process.env.NODE_ENV} ignored: npm start runs in development (use npm run start:prod)`);
+}
+const env = { ...process.env, NODE_ENV: 'development' };
 delete env.DEV_START_REDIS_PROBE_PORT;
 delete env.DEV_START_SKIP_BUILD;
 if (!SKIP_BUILD) build();

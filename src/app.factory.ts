@@ -9,6 +9,8 @@ import { registerMultipartFormParser } from './common/multipart-form.parser';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
 import { installAdminGuard } from './admin/admin-auth';
+import { AuthThrottleModule } from './auth/auth-throttle.module';
+import { AuthThrottleService } from './auth/auth-throttle.service';
 import { installHttpObservability } from './ops/http-observability';
 import { createLogger, NestPinoLogger, type PinoLogger } from './ops/logger';
 import { MetricsService } from './ops/metrics.service';
@@ -34,6 +36,8 @@ export async function createGateway(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
+    // Which hops may name the caller in X-Forwarded-For: the address failed logins are counted against.
+    trustProxy: config.auth.trustProxy,
     // Keep a caller's request id if it sends a sane one, so logs line up across services.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
@@ -46,7 +50,12 @@ export async function createGateway(
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, {
       ...options,
-      extraModules: [OpsModule.forRoot(log), ...(options.extraModules ?? []), ...(options.modules ?? [])],
+      extraModules: [
+        OpsModule.forRoot(log),
+        AuthThrottleModule,
+        ...(options.extraModules ?? []),
+        ...(options.modules ?? []),
+      ],
     }),
     adapter,
     { logger: options.logger ?? new NestPinoLogger(log), abortOnError: false },
@@ -56,7 +65,7 @@ export async function createGateway(
   const fastify = app.getHttpAdapter().getInstance();
   registerMultipartFormParser(fastify);
   // Before init: the dashboard plugin is registered during init and must inherit the guard.
-  installAdminGuard(fastify, config);
+  installAdminGuard(fastify, config, app.get(AuthThrottleService));
   installHttpObservability(fastify, { logger: log, metrics: app.get(MetricsService) });
   // Callback style, not async: this runs on every response, and an async hook costs a promise each time.
   fastify.addHook('onSend', (request, reply, payload, done) => {

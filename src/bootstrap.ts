@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createGateway, type GatewayOptions } from './app.factory';
 import type { AppConfig } from './config/app-config';
 import type { IdnConnection } from './identitynow/identitynow.tokens';
+import { ReadinessService } from './ops/readiness.service';
 import { createSimulator, type RunningSimulator, simulatorOptionsFromConfig } from './simulator';
 import { SubmissionModule } from './submission/submission.module';
 
@@ -13,9 +14,19 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** The IdentityNow a worker talks to, for logs and readiness: an origin, never credentials or a path. */
+export function identityNowTarget(
+  connection: IdnConnection,
+  simulator: RunningSimulator | undefined,
+): string {
+  return simulator === undefined
+    ? `tenant ${new URL(connection.baseUrl).origin}`
+    : `embedded simulator at ${simulator.url}`;
+}
+
 /**
- * Where the worker sends IdentityNow calls: the configured tenant, or, when IDN_BASE_URL is unset,
- * an embedded simulator on a free loopback port with matching credentials.
+ * Where the worker sends IdentityNow calls: the configured tenant, or, when IDN_BASE_URL is unset
+ * (development only), an embedded simulator on a free loopback port with matching credentials.
  */
 export async function resolveIdentityNow(
   config: AppConfig,
@@ -29,6 +40,9 @@ export async function resolveIdentityNow(
     clientSecret !== undefined
   ) {
     return { connection: { baseUrl, tokenUrl, clientId, clientSecret }, simulator: undefined };
+  }
+  if (config.env !== 'development') {
+    throw new Error('IDN_BASE_URL is required in production: the embedded IdentityNow simulator is refused');
   }
   const simulator = await createSimulator(
     simulatorOptionsFromConfig(config, {
@@ -66,6 +80,11 @@ export async function bootstrap(
     workerModules:
       idn === undefined ? [] : [SubmissionModule.forRoot({ connection: { useValue: idn.connection } })],
   });
+  if (idn !== undefined) {
+    const target = identityNowTarget(idn.connection, idn.simulator);
+    logger.log(`IdentityNow: ${target}`);
+    app.get(ReadinessService).register({ name: 'identitynow', check: () => `ok (${target})` });
+  }
   return {
     app,
     simulator: idn?.simulator,

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthThrottleService } from '../auth/auth-throttle.service';
 import { errorResponse } from '../common/error-response';
 import type { AppConfig } from '../config/app-config';
 
@@ -57,14 +58,30 @@ function refuse(
     .send(errorResponse(status, [text], request.id));
 }
 
+function refuseThrottled(reply: FastifyReply, request: FastifyRequest, seconds: number): void {
+  refuse(
+    reply,
+    request,
+    429,
+    `too many failed authentications from this address; retry after ${seconds} s (Retry-After)`,
+    { 'retry-after': String(seconds) },
+  );
+}
+
 /**
  * Guards everything under /admin (Bull Board and any admin route) in one Fastify onRequest hook, so
  * no handler, static file or plugin route of the dashboard is reached without credentials:
  * - ADMIN_USER unset: the admin surface is off (404, saying how to turn it on);
+ * - the caller's address is locked out after too many failed logins: 429;
  * - no or wrong credentials: 401 ErrorResponseDto with a Basic challenge, no dashboard HTML;
- * - ADMIN_READ_ONLY: only GET/HEAD reach the dashboard (Bull Board's own read-only mode also holds).
+ * - ADMIN_READ_ONLY: only GET/HEAD pass, so the re-drive and every dashboard action are 403 (Bull
+ *   Board's own read-only mode also holds).
  */
-export function installAdminGuard(fastify: FastifyInstance, config: AppConfig): void {
+export function installAdminGuard(
+  fastify: FastifyInstance,
+  config: AppConfig,
+  throttle: AuthThrottleService,
+): void {
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     if (!isAdminRequest(request)) {
       done();
@@ -79,19 +96,31 @@ export function installAdminGuard(fastify: FastifyInstance, config: AppConfig): 
       );
       return;
     }
-    if (!adminCredentialsValid(config, request.headers.authorization)) {
-      refuse(reply, request, 401, 'admin credentials required (HTTP Basic: ADMIN_USER / ADMIN_PASSWORD)', {
-        'www-authenticate': 'Basic realm="access-request-gateway admin", charset="UTF-8"',
+    const wait = throttle.retryAfter(request);
+    if (wait !== undefined) {
+      refuseThrottled(reply, request, wait);
+      return;
+    }
+    const authorization = request.headers.authorization;
+    if (!adminCredentialsValid(config, authorization)) {
+      const unauthenticated = (): void => {
+        refuse(reply, request, 401, 'admin credentials required (HTTP Basic: ADMIN_USER / ADMIN_PASSWORD)', {
+          'www-authenticate': 'Basic realm="access-request-gateway admin", charset="UTF-8"',
+        });
+      };
+      // A browser's first, credential-less request is not a guess: only wrong credentials count.
+      if (authorization === undefined || authorization === '') {
+        unauthenticated();
+        return;
+      }
+      void throttle.failed(request, 'admin').then((seconds) => {
+        if (seconds === undefined) unauthenticated();
+        else refuseThrottled(reply, request, seconds);
       });
       return;
     }
-    if (
-      config.admin.readOnly &&
-      decodedPath(request.url).startsWith(QUEUE_DASHBOARD_ROUTE) &&
-      request.method !== 'GET' &&
-      request.method !== 'HEAD'
-    ) {
-      refuse(reply, request, 403, 'the queue dashboard is read-only (ADMIN_READ_ONLY=true)');
+    if (config.admin.readOnly && request.method !== 'GET' && request.method !== 'HEAD') {
+      refuse(reply, request, 403, 'the admin endpoints are read-only (ADMIN_READ_ONLY=true)');
       return;
     }
     done();

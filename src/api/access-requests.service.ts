@@ -18,7 +18,7 @@ import { GATEWAY_META, type AccessRequestBody } from '../access-request/access-r
 import { validateAccessRequest } from '../access-request/access-request.validator';
 import { IdempotencyService } from './idempotency.service';
 import { expandPairs } from '../access-request/pairs';
-import { QuotaService } from './quota.service';
+import { pairCount, QuotaService } from './quota.service';
 import { SubmissionProducer } from './submission.producer';
 
 export interface AcceptedBody {
@@ -73,7 +73,7 @@ export class AccessRequestsService {
     }
     let acceptedBody: AcceptedBody | undefined;
     try {
-      await this.quota.consume(input.client);
+      await this.quota.consume(input.client, pairCount(result.value));
       const trackingId = randomUUID();
       const body: AcceptedBody = { trackingId, state: 'QUEUED', statusUrl: statusPath(trackingId) };
       acceptedBody = body;

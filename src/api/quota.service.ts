@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { AccessRequestBody } from '../access-request/access-request.types';
 import type { GatewayClient } from '../clients/gateway-client';
-import { QuotaExceededError, UnavailableError } from '../common/gateway.errors';
+import { ForbiddenError, QuotaExceededError, UnavailableError } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.tokens';
@@ -11,48 +12,93 @@ import { type LuaScript, luaScript } from '../redis/redis-scripts';
 
 const WINDOW_MS = 60_000;
 
-const INCR_WINDOW = `
-local n = redis.call('INCRBY', KEYS[1], ARGV[2])
-if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}
+// One call decides a batch in order, as that many single calls would: every submit counts toward
+// requestsPerMinute; a request's pairs count toward pairsPerMinute only when it is let through.
+// Per waiter: 0 = allowed, 1 = over requests, 2 = over pairs. A limit of 0 means none.
+const CONSUME = `
+local window, rl, pl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local n = #ARGV - 3
+local first = 0
+if rl > 0 then
+  local total = redis.call('INCRBY', KEYS[1], n)
+  if total == n then redis.call('PEXPIRE', KEYS[1], window) end
+  first = total - n
+end
+local used = 0
+if pl > 0 then used = tonumber(redis.call('GET', KEYS[2]) or '0') end
+local out, added = {}, 0
+for i = 1, n do
+  local p = tonumber(ARGV[3 + i])
+  if rl > 0 and first + i > rl then out[i] = 1
+  elseif pl > 0 and used + added + p > pl then out[i] = 2
+  else out[i] = 0; added = added + p end
+end
+if pl > 0 and added > 0 then
+  local total = redis.call('INCRBY', KEYS[2], added)
+  if total == added then redis.call('PEXPIRE', KEYS[2], window) end
+end
+local rttl, pttl = -1, -1
+if rl > 0 then rttl = redis.call('PTTL', KEYS[1]) end
+if pl > 0 then pttl = redis.call('PTTL', KEYS[2]) end
+return {out, rttl, pttl}
 `;
 
+const ALLOWED = 0;
+const OVER_REQUESTS = 1;
+
 interface Waiter {
+  readonly pairs: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
 interface Batch {
   readonly client: GatewayClient;
-  readonly limit: number;
   readonly waiters: Waiter[];
 }
 
-// Per-client `requestsPerMinute`: a fixed minute from the first submit, cheap and fair enough. Submits
-// of one event-loop turn share one INCRBY n, each with its own position (the decisions of n INCRs):
+/** Identity-item pairs as the request lists them (repeats inside one request count each time). */
+export function pairCount(body: AccessRequestBody): number {
+  if (body.requestedForWithRequestedItems !== undefined) {
+    return body.requestedForWithRequestedItems.reduce((n, t) => n + t.requestedItems.length, 0);
+  }
+  return body.requestedFor.length * body.requestedItems.length;
+}
+
+// Per-client `requestsPerMinute` and `pairsPerMinute`: fixed minutes from the first submit, cheap and
+// fair enough. Submits of one event-loop turn share one script call, each with its own position:
 // under load half the writes, and the enqueues batch in one pipeline (docs/benchmarks.md).
 @Injectable()
 export class QuotaService {
   private readonly prefix: string;
-  private readonly incrWindow: LuaScript<[number, number]>;
+  private readonly consumeScript: LuaScript<[number[], number, number]>;
   private pending = new Map<string, Batch>();
   private scheduled = false;
 
   constructor(@Inject(REDIS) redis: Redis, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
-    this.incrWindow = luaScript(redis, 'quotaIncrWindow', INCR_WINDOW);
+    this.consumeScript = luaScript(redis, 'quotaConsume', CONSUME);
   }
 
-  consume(client: GatewayClient): Promise<void> {
-    const limit = client.requestsPerMinute;
-    if (limit === undefined) return Promise.resolve();
+  consume(client: GatewayClient, pairs: number): Promise<void> {
+    if (client.requestsPerMinute === undefined && client.pairsPerMinute === undefined) {
+      return Promise.resolve();
+    }
+    if (client.pairsPerMinute !== undefined && pairs > client.pairsPerMinute) {
+      // It would never fit, so a 429 would only make the caller retry forever.
+      return Promise.reject(
+        new ForbiddenError([
+          `the request has ${pairs} identity-item pairs, more than client ${client.id}'s pairsPerMinute of ${client.pairsPerMinute}; split it into smaller requests`,
+        ]),
+      );
+    }
     return new Promise<void>((resolve, reject) => {
       let batch = this.pending.get(client.id);
       if (batch === undefined) {
-        batch = { client, limit, waiters: [] };
+        batch = { client, waiters: [] };
         this.pending.set(client.id, batch);
       }
-      batch.waiters.push({ resolve, reject });
+      batch.waiters.push({ pairs, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate, not nextTick: it runs after every socket that is ready in this turn was read.
@@ -70,11 +116,19 @@ export class QuotaService {
     for (const batch of batches.values()) void this.count(batch);
   }
 
-  private async count({ client, limit, waiters }: Batch): Promise<void> {
-    let result: [number, number];
+  private async count({ client, waiters }: Batch): Promise<void> {
+    let result: [number[], number, number];
     try {
       result = await withRedisTimeout(
-        this.incrWindow([redisKey(this.prefix, 'quota', client.id)], [WINDOW_MS, waiters.length]),
+        this.consumeScript(
+          [redisKey(this.prefix, 'quota', client.id), redisKey(this.prefix, 'quota-pairs', client.id)],
+          [
+            WINDOW_MS,
+            client.requestsPerMinute ?? 0,
+            client.pairsPerMinute ?? 0,
+            ...waiters.map((w) => w.pairs),
+          ],
+        ),
       );
     } catch {
       for (const w of waiters) {
@@ -82,21 +136,31 @@ export class QuotaService {
       }
       return;
     }
-    const [total, ttlMs] = result;
-    const first = total - waiters.length + 1;
+    const [decisions, requestsTtlMs, pairsTtlMs] = result;
+    const seconds = (ttlMs: number): number => Math.max(1, Math.ceil((ttlMs > 0 ? ttlMs : WINDOW_MS) / 1000));
     waiters.forEach((w, i) => {
-      if (first + i <= limit) {
+      const decision = decisions[i];
+      if (decision === ALLOWED) {
         w.resolve();
-        return;
+      } else if (decision === OVER_REQUESTS) {
+        w.reject(
+          new QuotaExceededError(
+            [
+              `client ${client.id} is over its quota of ${client.requestsPerMinute ?? 0} requests per minute; retry after the Retry-After delay`,
+            ],
+            seconds(requestsTtlMs),
+          ),
+        );
+      } else {
+        w.reject(
+          new QuotaExceededError(
+            [
+              `client ${client.id} is over its quota of ${client.pairsPerMinute ?? 0} identity-item pairs per minute (this request has ${w.pairs}); retry after the Retry-After delay`,
+            ],
+            seconds(pairsTtlMs),
+          ),
+        );
       }
-      w.reject(
-        new QuotaExceededError(
-          [
-            `client ${client.id} is over its quota of ${limit} requests per minute; retry after the Retry-After delay`,
-          ],
-          Math.max(1, Math.ceil(ttlMs / 1000)),
-        ),
-      );
     });
   }
 }

@@ -6,7 +6,7 @@ import { validateSync } from 'class-validator';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ClientsFile } from './clients-file.schema';
-import type { GatewayClient } from './gateway-client';
+import type { AuthenticatedSecret, GatewayClient } from './gateway-client';
 
 export const DEV_CLIENT_ID = 'dev';
 
@@ -22,10 +22,11 @@ export function loadClients(config: AppConfig): GatewayClient[] {
     return [
       {
         id: DEV_CLIENT_ID,
-        secretSha256: sha256(secret),
+        secretSha256s: [sha256(secret)],
         requestTypes: undefined,
         itemTypes: undefined,
         requestsPerMinute: undefined,
+        pairsPerMinute: undefined,
         webhook: undefined,
       },
     ];
@@ -47,47 +48,75 @@ export function loadClients(config: AppConfig): GatewayClient[] {
     const problems = [...new Set(flat(errors, ''))];
     throw new Error(`CLIENTS_FILE ${file} is invalid:\n  - ${problems.join('\n  - ')}`);
   }
-  const ids = new Set<string>();
-  return parsed.clients.map((c) => {
-    if (ids.has(c.id)) throw new Error(`CLIENTS_FILE ${file}: client id "${c.id}" appears twice`);
-    ids.add(c.id);
-    return {
-      id: c.id,
-      secretSha256: Buffer.from(c.secretSha256, 'hex'),
-      requestTypes: c.requestTypes === undefined ? undefined : new Set(c.requestTypes),
-      itemTypes: c.itemTypes === undefined ? undefined : new Set(c.itemTypes),
-      requestsPerMinute: c.requestsPerMinute,
-      webhook: c.webhook === undefined ? undefined : { url: c.webhook.url, secret: c.webhook.secret },
-    };
+  const clients = parsed.clients.map((c) => ({
+    id: c.id,
+    secretSha256s: (Array.isArray(c.secretSha256) ? c.secretSha256 : [c.secretSha256]).map((h) =>
+      Buffer.from(h, 'hex'),
+    ),
+    requestTypes: c.requestTypes === undefined ? undefined : new Set(c.requestTypes),
+    itemTypes: c.itemTypes === undefined ? undefined : new Set(c.itemTypes),
+    requestsPerMinute: c.requestsPerMinute,
+    pairsPerMinute: c.pairsPerMinute,
+    webhook: c.webhook === undefined ? undefined : { url: c.webhook.url, secret: c.webhook.secret },
+  }));
+  const problems = duplicates(clients);
+  if (problems.length > 0)
+    throw new Error(`CLIENTS_FILE ${file} is invalid:\n  - ${problems.join('\n  - ')}`);
+  return clients;
+}
+
+/** A repeated id or secret would make "which client is this" depend on the order of the file. */
+function duplicates(clients: readonly GatewayClient[]): string[] {
+  const problems: string[] = [];
+  const ids = new Map<string, number>();
+  const hashes = new Map<string, number>();
+  clients.forEach((c, i) => {
+    const seen = ids.get(c.id);
+    if (seen !== undefined) problems.push(`clients[${seen}] and clients[${i}] have the same id "${c.id}"`);
+    else ids.set(c.id, i);
+    for (const hash of c.secretSha256s) {
+      const hex = hash.toString('hex');
+      const owner = hashes.get(hex);
+      if (owner === undefined) hashes.set(hex, i);
+      else {
+        problems.push(
+          `clients[${owner}] ("${clients[owner]?.id ?? ''}") and clients[${i}] ("${c.id}") have the same secretSha256; every secret must be unique`,
+        );
+      }
+    }
   });
+  return problems;
 }
 
 @Injectable()
 export class ClientRegistry {
-  private readonly clients: GatewayClient[];
+  private readonly entries: { client: GatewayClient; secretSha256: Buffer }[];
   private readonly byId: Map<string, GatewayClient>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.clients = loadClients(config);
-    this.byId = new Map(this.clients.map((c) => [c.id, c]));
+    const clients = loadClients(config);
+    this.entries = clients.flatMap((client) =>
+      client.secretSha256s.map((secretSha256) => ({ client, secretSha256 })),
+    );
+    this.byId = new Map(clients.map((c) => [c.id, c]));
   }
 
   get(id: string): GatewayClient | undefined {
     return this.byId.get(id);
   }
 
-  /** Compares every client's hash in constant time: the time taken says nothing about a match. */
-  findBySecret(secret: string): GatewayClient | undefined {
+  /** Compares every hash in constant time: the time taken says nothing about a match. */
+  findBySecret(secret: string): AuthenticatedSecret | undefined {
     const digest = sha256(secret);
-    let found: GatewayClient | undefined;
-    for (const c of this.clients) {
-      if (timingSafeEqual(digest, c.secretSha256)) found = c;
+    let found: AuthenticatedSecret | undefined;
+    for (const e of this.entries) {
+      if (timingSafeEqual(digest, e.secretSha256)) found = e;
     }
     return found;
   }
 
-  authenticate(clientId: string, secret: string): GatewayClient | undefined {
-    const client = this.findBySecret(secret);
-    return client?.id === clientId ? client : undefined;
+  authenticate(clientId: string, secret: string): AuthenticatedSecret | undefined {
+    const found = this.findBySecret(secret);
+    return found?.client.id === clientId ? found : undefined;
   }
 }

@@ -11,6 +11,7 @@ import {
   Matches,
   Max,
   Min,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
@@ -20,6 +21,8 @@ import {
   type ItemType,
   type RequestType,
 } from '../access-request/access-request.types';
+
+const isSha256Hex = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v);
 
 // Standard Webhooks secrets: `whsec_` + canonical base64 of 24 bytes or more.
 const WEBHOOK_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -46,11 +49,17 @@ export class ClientEntry {
   })
   id!: string;
 
-  @IsString()
-  @Matches(/^[0-9a-f]{64}$/i, {
-    message: 'secretSha256 must be the hex sha256 of the secret (64 hex characters)',
+  /** A list of two while a secret is rotated: both work until the old one is removed. */
+  @ValidateBy({
+    name: 'secretSha256',
+    validator: {
+      validate: (v: unknown) =>
+        isSha256Hex(v) || (Array.isArray(v) && v.length >= 1 && v.length <= 2 && v.every(isSha256Hex)),
+      defaultMessage: () =>
+        'secretSha256 must be the hex sha256 of the secret (64 hex characters), or a list of two of them during a rotation',
+    },
   })
-  secretSha256!: string;
+  secretSha256!: string | string[];
 
   @IsOptional()
   @IsArray()
@@ -67,6 +76,12 @@ export class ClientEntry {
   @Min(1)
   @Max(1_000_000)
   requestsPerMinute?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  pairsPerMinute?: number;
 
   // Not @IsOptional: that would let `"webhook": null` through.
   @ValidateIf((o: ClientEntry) => o.webhook !== undefined)

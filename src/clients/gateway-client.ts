@@ -1,13 +1,15 @@
 import type { ItemType, RequestType } from '../access-request/access-request.types';
 
-/** A calling app; an undefined restriction (types, quota) means none. */
+/** A calling app; an undefined restriction (types, quotas) means none. */
 export interface GatewayClient {
   readonly id: string;
-  /** The secret itself is never held. */
-  readonly secretSha256: Buffer;
+  /** Usually one; two while a secret is being rotated. The secrets themselves are never held. */
+  readonly secretSha256s: readonly Buffer[];
   readonly requestTypes: ReadonlySet<RequestType> | undefined;
   readonly itemTypes: ReadonlySet<ItemType> | undefined;
   readonly requestsPerMinute: number | undefined;
+  /** Identity-item pairs per minute, counted with the requests in one atomic step. */
+  readonly pairsPerMinute: number | undefined;
   readonly webhook: ClientWebhook | undefined;
 }
 
@@ -16,4 +18,10 @@ export interface ClientWebhook {
   readonly url: string;
   /** `whsec_` + base64 of the key. */
   readonly secret: string;
+}
+
+/** A client and the one of its secrets that a caller presented. */
+export interface AuthenticatedSecret {
+  readonly client: GatewayClient;
+  readonly secretSha256: Buffer;
 }

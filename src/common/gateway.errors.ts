@@ -17,6 +17,7 @@ export type GatewayErrorKind =
   | 'idempotency-mismatch'
   | 'conflict'
   | 'quota-exceeded'
+  | 'auth-throttled'
   | 'unavailable';
 
 export class InvalidRequestError extends GatewayError {
@@ -65,6 +66,16 @@ export class QuotaExceededError extends GatewayError {
     readonly retryAfterSeconds: number,
   ) {
     super(messages);
+  }
+}
+
+/** Too many failed authentications from the caller's address; refused whatever it sends until then. */
+export class AuthThrottledError extends GatewayError {
+  readonly kind = 'auth-throttled';
+  constructor(readonly retryAfterSeconds: number) {
+    super([
+      `too many failed authentications from this address; retry after ${retryAfterSeconds} s (Retry-After)`,
+    ]);
   }
 }
 

@@ -13,6 +13,7 @@ const STATUS_BY_KIND: Record<GatewayErrorKind, number> = {
   'idempotency-mismatch': 422,
   conflict: 409,
   'quota-exceeded': 429,
+  'auth-throttled': 429,
   unavailable: 503,
 };
 

@@ -1,10 +1,18 @@
 import { Busboy } from '@fastify/busboy';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { UnauthenticatedError } from './gateway.errors';
 
 const LIMITS = { files: 0, fields: 10, fieldSize: 4096, parts: 10 };
 
 class FormError extends Error {
   readonly statusCode = 400;
+}
+
+/** On the token endpoint the form is the credentials: unreadable ones are a 401, like wrong ones. */
+function unreadable(request: FastifyRequest, text: string): Error {
+  return request.routeOptions.url === '/oauth/token'
+    ? new UnauthenticatedError([`${text}, so the client credentials in it cannot be checked`])
+    : new FormError(text);
 }
 
 /**
@@ -21,7 +29,7 @@ export function registerMultipartFormParser(fastify: FastifyInstance): void {
         limits: LIMITS,
       });
     } catch {
-      done(new FormError('the multipart/form-data body cannot be read (missing boundary?)'), undefined);
+      done(unreadable(request, 'the multipart/form-data body cannot be read (missing boundary?)'), undefined);
       return;
     }
     const fields: Record<string, string> = {};
@@ -42,7 +50,7 @@ export function registerMultipartFormParser(fastify: FastifyInstance): void {
       finish(null);
     });
     busboy.on('error', () => {
-      finish(new FormError('the multipart/form-data body cannot be read'));
+      finish(unreadable(request, 'the multipart/form-data body cannot be read'));
     });
     payload.pipe(busboy);
   });

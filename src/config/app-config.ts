@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
-import { validateSync, type ValidationError } from 'class-validator';
+import { validateSync } from 'class-validator';
+import { flattenValidationErrors } from './env-transforms';
 import { EnvironmentVariables } from './env.schema';
+import { type SimulatorConfig, simulatorConfigFrom } from './simulator-config';
 
 export type Role = 'all' | 'api' | 'worker';
 
 /** Typed, validated configuration. The only way the rest of the code learns about the environment. */
 export interface AppConfig {
-  readonly env: 'development' | 'production' | 'test';
+  /** Only an explicit NODE_ENV=development is development; unset, `test` or anything else is production. */
+  readonly env: 'development' | 'production';
   readonly role: Role;
   readonly http: { readonly port: number; readonly bodyLimitBytes: number };
   readonly redis: { readonly url: string; readonly prefix: string };
@@ -40,28 +43,17 @@ export interface AppConfig {
     readonly clientsFile: string | undefined;
     readonly devClientSecret: string | undefined;
     readonly tokenSigningSecret: string;
+    /** Also verifies tokens (never signs), so the signing key can be rotated without refusing tokens. */
+    readonly acceptedTokenSigningSecret: string | undefined;
     /** True when TOKEN_SIGNING_SECRET was not given and the dev key is derived from DEV_CLIENT_SECRET. */
     readonly tokenSigningSecretIsDerived: boolean;
+    /** Failed authentications per address per window before that address gets 429. */
+    readonly failuresPerWindow: number;
+    readonly failureWindowMs: number;
+    /** Fastify's trustProxy: the proxies whose X-Forwarded-For names the caller's address. */
+    readonly trustProxy: string[] | false;
   };
-  readonly simulator: {
-    readonly port: number;
-    readonly clientId: string;
-    readonly clientSecret: string;
-    /** Interface of the standalone simulator (the embedded one always binds to loopback). */
-    readonly host: string;
-    /** Calls per client_id per window; 0 disables the limit (benchmarks). */
-    readonly rateLimitMax: number;
-    readonly rateLimitWindowMs: number;
-    readonly tokenTtlSeconds: number;
-    readonly tokenFormat: 'opaque' | 'jwt';
-    /** `/__sim/*` fault and record controls: on in development/test, off in production unless set. */
-    readonly controlApi: boolean;
-    /** Pending items reach their final state after this long; null = never. */
-    readonly completeAfterMs: number | null;
-    readonly rejectRate: number;
-    readonly latency: { readonly minMs: number; readonly maxMs: number } | null;
-    readonly errorRates: Readonly<Partial<Record<500 | 502 | 503 | 504, number>>>;
-  };
+  readonly simulator: SimulatorConfig;
   readonly admin: {
     readonly user: string | undefined;
     readonly password: string | undefined;
@@ -82,31 +74,29 @@ export class ConfigValidationError extends Error {
   }
 }
 
-function flatten(errors: readonly ValidationError[]): string[] {
-  return errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map((msg) =>
-      msg.startsWith(e.property) ? msg : `${e.property}: ${msg}`,
-    ),
-  );
-}
-
 /**
  * Validates the environment and returns typed configuration, or throws one error listing every bad
  * variable. Pure: tests pass their own env object.
  */
 export function loadConfig(source: Readonly<Record<string, string | undefined>>): AppConfig {
   const env = plainToInstance(EnvironmentVariables, { ...source }, { exposeDefaultValues: false });
-  const problems = flatten(validateSync(env, { forbidUnknownValues: false }));
+  const problems = flattenValidationErrors(validateSync(env, { forbidUnknownValues: false }));
 
-  const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['env'];
+  // Unsafe defaults are opt-in: a plain `node dist/main.js` must never run the dev client or the simulator.
+  const nodeEnv: AppConfig['env'] = env.NODE_ENV === 'development' ? 'development' : 'production';
+  const role = (env.ROLE ?? 'all') as Role;
   if (nodeEnv === 'production') {
+    const why = `in production (NODE_ENV is ${env.NODE_ENV ?? 'unset'}; only NODE_ENV=development allows the dev defaults)`;
     if (env.CLIENTS_FILE === undefined) {
-      problems.push(
-        'CLIENTS_FILE is required in production (the dev client is refused when NODE_ENV=production)',
-      );
+      problems.push(`CLIENTS_FILE is required ${why}: the dev client is refused`);
     }
     if (env.DEV_CLIENT_SECRET !== undefined) {
-      problems.push('DEV_CLIENT_SECRET is refused in production (NODE_ENV=production)');
+      problems.push(`DEV_CLIENT_SECRET is refused ${why}`);
+    }
+    if (role !== 'api' && env.IDN_BASE_URL === undefined) {
+      problems.push(
+        `IDN_BASE_URL is required for ROLE=${role} ${why}: the embedded IdentityNow simulator is refused`,
+      );
     }
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
@@ -117,7 +107,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   const backoffBaseMs = env.BACKOFF_BASE_MS ?? 1000;
   return {
     env: nodeEnv,
-    role: (env.ROLE ?? 'all') as Role,
+    role,
     http: { port: env.PORT ?? 3000, bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1_048_576 },
     redis: {
       url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -155,48 +145,20 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
           .update(`access-request-gateway/dev-token-key/${devClientSecret ?? ''}`)
           .digest('hex'),
       tokenSigningSecretIsDerived: env.TOKEN_SIGNING_SECRET === undefined,
+      acceptedTokenSigningSecret: env.TOKEN_ACCEPTED_SIGNING_SECRET,
+      failuresPerWindow: env.AUTH_FAILURES_PER_MINUTE ?? 20,
+      failureWindowMs: env.AUTH_FAILURE_WINDOW_MS ?? 60_000,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
     },
-    simulator: {
-      port: env.SIMULATOR_PORT ?? 4010,
-      clientId: env.SIMULATOR_CLIENT_ID ?? 'sim-client',
-      clientSecret: env.SIMULATOR_CLIENT_SECRET ?? 'sim-secret',
-      host: env.SIMULATOR_HOST ?? '127.0.0.1',
-      rateLimitMax: env.SIMULATOR_RATE_LIMIT_MAX ?? 100,
-      rateLimitWindowMs: env.SIMULATOR_RATE_LIMIT_WINDOW_MS ?? 10_000,
-      tokenTtlSeconds: env.SIMULATOR_TOKEN_TTL_SECONDS ?? 749,
-      tokenFormat: (env.SIMULATOR_TOKEN_FORMAT ?? 'opaque') as 'opaque' | 'jwt',
-      controlApi:
-        env.SIMULATOR_CONTROL_API === undefined
-          ? nodeEnv !== 'production'
-          : env.SIMULATOR_CONTROL_API === 'true',
-      completeAfterMs:
-        env.SIMULATOR_COMPLETE_AFTER_MS === -1 ? null : (env.SIMULATOR_COMPLETE_AFTER_MS ?? 5_000),
-      rejectRate: env.SIMULATOR_REJECT_RATE === undefined ? 0.1 : Number(env.SIMULATOR_REJECT_RATE),
-      latency: parseSimulatorLatency(env.SIMULATOR_LATENCY_MS),
-      errorRates: parseSimulatorErrorRates(env.SIMULATOR_ERROR_RATES),
-    },
+    simulator: simulatorConfigFrom(env, env.NODE_ENV),
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, readOnly: env.ADMIN_READ_ONLY === 'true' },
     webhooks: { retryWindowMs: Math.round((env.WEBHOOK_RETRY_HOURS ?? 24) * 3_600_000) },
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }
 
-/** `"50"` → fixed 50 ms; `"20-200"` → uniform between 20 and 200 ms. */
-function parseSimulatorLatency(v: string | undefined): AppConfig['simulator']['latency'] {
-  if (v === undefined) return null;
-  const [min = '0', max = min] = v.split('-');
-  return { minMs: Number(min), maxMs: Math.max(Number(min), Number(max)) };
-}
-
-/** `"500:0.01,503:0.02"` → `{ 500: 0.01, 503: 0.02 }` (format checked in env.schema.ts). */
-function parseSimulatorErrorRates(v: string | undefined): AppConfig['simulator']['errorRates'] {
-  if (v === undefined) return {};
-  const rates: Partial<Record<500 | 502 | 503 | 504, number>> = {};
-  for (const pair of v.split(',')) {
-    const [status, rate] = pair.split(':');
-    rates[Number(status) as 500 | 502 | 503 | 504] = Number(rate);
-  }
-  return rates;
+function parseTrustProxy(v: string | undefined): AppConfig['auth']['trustProxy'] {
+  return v === undefined ? false : v.split(',').map((a) => a.trim());
 }
 
 /** The one place that reads `process.env`. */

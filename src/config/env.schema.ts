@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Transform } from 'class-transformer';
 import {
   IsIn,
@@ -11,17 +12,21 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
+import { emptyToUndefined, toInt, toOptionalInt } from './env-transforms';
+import { LOG_LEVELS, SimulatorEnvironmentVariables } from './simulator-config';
 
-const toInt = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
-/** Integer, with an empty value meaning "not set" (a copied .env.example may leave it blank). */
-const toOptionalInt = ({ value }: { value: unknown }): unknown =>
-  toInt({ value: emptyToUndefined({ value }) });
+function isProxyAddress(a: string): boolean {
+  const [ip = '', bits, extra] = a.split('/');
+  if (extra !== undefined) return PROXY_RANGES.has(a);
+  if (bits === undefined) return PROXY_RANGES.has(ip) || isIP(ip) !== 0;
+  const max = isIP(ip) === 4 ? 32 : isIP(ip) === 6 ? 128 : -1;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
 
 const toOptionalNumber = ({ value }: { value: unknown }): unknown => {
   const v = emptyToUndefined({ value });
@@ -34,8 +39,9 @@ const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http
  * Every environment variable the gateway reads, with its rule. Defaults live in `app-config.ts` so
  * that this class only says what a *given* value must look like.
  */
-export class EnvironmentVariables {
-  @IsOptional() @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
+export class EnvironmentVariables extends SimulatorEnvironmentVariables {
+  /** `test` is accepted (test runners set it) and, like unset, means production. */
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
   @IsOptional() @IsIn(['all', 'api', 'worker']) ROLE?: string;
@@ -80,47 +86,17 @@ export class EnvironmentVariables {
   @IsString({ message: 'TOKEN_SIGNING_SECRET is required when CLIENTS_FILE is set' })
   @MinLength(32, { message: 'TOKEN_SIGNING_SECRET must be at least 32 characters' })
   TOKEN_SIGNING_SECRET?: string;
+  /** Rotation: tokens signed with this key are also accepted; it never signs. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'TOKEN_ACCEPTED_SIGNING_SECRET must be at least 32 characters' })
+  TOKEN_ACCEPTED_SIGNING_SECRET?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024) BODY_LIMIT_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000) WORKER_CONCURRENCY?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000) SHUTDOWN_GRACE_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(2_000) @Max(600_000) WORKER_LOCK_DURATION_MS?: number;
-
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) SIMULATOR_PORT?: number;
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_ID?: string;
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_CLIENT_SECRET?: string;
-  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) SIMULATOR_HOST?: string;
-  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(0) @Max(1_000_000) SIMULATOR_RATE_LIMIT_MAX?: number;
-  @IsOptional()
-  @Transform(toOptionalInt)
-  @IsInt()
-  @Min(1)
-  @Max(3_600_000)
-  SIMULATOR_RATE_LIMIT_WINDOW_MS?: number;
-  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(1) @Max(86_400) SIMULATOR_TOKEN_TTL_SECONDS?: number;
-  @IsOptional() @Transform(emptyToUndefined) @IsIn(['opaque', 'jwt']) SIMULATOR_TOKEN_FORMAT?: string;
-  @IsOptional() @Transform(emptyToUndefined) @IsIn(['true', 'false']) SIMULATOR_CONTROL_API?: string;
-  /** `-1` = pending items never complete on their own. */
-  @IsOptional()
-  @Transform(toOptionalInt)
-  @IsInt()
-  @Min(-1)
-  @Max(86_400_000)
-  SIMULATOR_COMPLETE_AFTER_MS?: number;
-  @IsOptional()
-  @Transform(emptyToUndefined)
-  @Matches(/^(0(\.\d+)?|1(\.0+)?)$/, { message: 'SIMULATOR_REJECT_RATE must be a number between 0 and 1' })
-  SIMULATOR_REJECT_RATE?: string;
-  @IsOptional()
-  @Transform(emptyToUndefined)
-  @Matches(/^\d+(-\d+)?$/, { message: 'SIMULATOR_LATENCY_MS must be "<ms>" or "<min>-<max>"' })
-  SIMULATOR_LATENCY_MS?: string;
-  @IsOptional()
-  @Transform(emptyToUndefined)
-  @Matches(/^(50[0234]:(0(\.\d+)?|1(\.0+)?))(,50[0234]:(0(\.\d+)?|1(\.0+)?))*$/, {
-    message: 'SIMULATOR_ERROR_RATES must look like "500:0.01,503:0.02" (statuses 500, 502, 503, 504)',
-  })
-  SIMULATOR_ERROR_RATES?: string;
 
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) ADMIN_USER?: string;
   @ValidateIf((o: EnvironmentVariables) => o.ADMIN_USER !== undefined)
@@ -136,5 +112,20 @@ export class EnvironmentVariables {
   @Max(720)
   WEBHOOK_RETRY_HOURS?: number;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(1) @Max(100_000) AUTH_FAILURES_PER_MINUTE?: number;
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(100) @Max(3_600_000) AUTH_FAILURE_WINDOW_MS?: number;
+  /** Addresses or CIDRs of the proxies in front (`10.0.0.0/8,loopback`); never blanket trust. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @ValidateBy({
+    name: 'trustProxy',
+    validator: {
+      validate: (v: unknown) => typeof v === 'string' && v.split(',').every((a) => isProxyAddress(a.trim())),
+      defaultMessage: () =>
+        'TRUST_PROXY must be a comma-separated list of proxy addresses or CIDRs (or loopback, linklocal, uniquelocal); "true" (trust anyone) and hop counts are refused',
+    },
+  })
+  TRUST_PROXY?: string;
+
+  @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
 }

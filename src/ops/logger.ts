@@ -28,6 +28,7 @@ export const REDACT_PATHS: readonly string[] = (() => {
     'devClientSecret',
     'IDN_CLIENT_SECRET',
     'TOKEN_SIGNING_SECRET',
+    'TOKEN_ACCEPTED_SIGNING_SECRET',
     'DEV_CLIENT_SECRET',
     'ADMIN_PASSWORD',
     'SIMULATOR_CLIENT_SECRET',
@@ -52,6 +53,7 @@ export function configuredSecrets(config: AppConfig): string[] {
     config.idn.clientSecret,
     config.auth.devClientSecret,
     config.auth.tokenSigningSecretIsDerived ? undefined : config.auth.tokenSigningSecret,
+    config.auth.acceptedTokenSigningSecret,
     config.admin.password,
     config.simulator.clientSecret,
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);

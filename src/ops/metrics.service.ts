@@ -17,6 +17,8 @@ export type IdnOperation = 'token' | 'submit' | 'status';
 export type TokenRefreshResult = 'ok' | 'error';
 /** The status read after an ambiguous failure: `found` = already submitted upstream, `not_found` = resubmit. */
 export type ReconciliationResult = 'found' | 'not_found' | 'error';
+/** Where a caller failed to authenticate: client routes, `/oauth/token`, or the admin surface. */
+export type AuthSurface = 'client' | 'token' | 'admin';
 /** One webhook delivery attempt: `retried` = it failed and another follows; `given_up` = the last one failed. */
 export type WebhookOutcome = 'delivered' | 'retried' | 'given_up';
 export type RejectionReason =
@@ -60,6 +62,8 @@ export class MetricsService {
   private readonly idnBudgetWait: Counter;
   private readonly tokenRefreshes: Counter<'result'>;
   private readonly reconciliations: Counter<'result'>;
+  private readonly authFailures: Counter<'surface'>;
+  private readonly authLockouts: Counter<'surface'>;
   private readonly webhookDeliveries: Counter<'client' | 'outcome'>;
 
   private readonly scraped: ScrapeCollectors;
@@ -157,6 +161,19 @@ export class MetricsService {
       labelNames: ['result'],
       registers,
     });
+    // No address label: one series per caller address would be unbounded and personal data.
+    this.authFailures = new Counter({
+      name: `${p}auth_failures_total`,
+      help: 'Failed authentications (wrong or malformed credentials), by surface',
+      labelNames: ['surface'],
+      registers,
+    });
+    this.authLockouts = new Counter({
+      name: `${p}auth_lockouts_total`,
+      help: 'Addresses locked out (429) for going over AUTH_FAILURES_PER_MINUTE, by the surface of the failure that tipped it',
+      labelNames: ['surface'],
+      registers,
+    });
     this.reconciliations = new Counter({
       name: `${p}reconciliations_total`,
       help: 'Status reads after an ambiguous failure, by result',
@@ -197,6 +214,14 @@ export class MetricsService {
   /** When a pair's final outcome is recorded, not per attempt. */
   pairOutcome(outcome: PairOutcome, count = 1): void {
     if (count > 0) this.pairs.inc({ outcome }, count);
+  }
+
+  authFailure(surface: AuthSurface): void {
+    this.authFailures.inc({ surface });
+  }
+
+  authLockout(surface: AuthSurface): void {
+    this.authLockouts.inc({ surface });
   }
 
   reconciliation(result: ReconciliationResult): void {

@@ -1,10 +1,10 @@
-import type { AppConfig } from '../config/app-config';
+import type { SimulatorConfig } from '../config/simulator-config';
 import { DEFAULT_SIM_CLIENTS } from './simulator.server';
 import type { SimLogEvent, SimulatorOptions } from './simulator.types';
 
 /** Without `standalone` (the embedded case) the simulator binds a free loopback port. */
 export function simulatorOptionsFromConfig(
-  config: AppConfig,
+  config: { readonly simulator: SimulatorConfig },
   extra: { readonly standalone?: boolean; readonly logger?: (event: SimLogEvent) => void } = {},
 ): SimulatorOptions {
   const s = config.simulator;

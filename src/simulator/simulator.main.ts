@@ -1,26 +1,32 @@
 import pino from 'pino';
-import { loadConfigFromProcessEnv } from '../config/app-config';
+import { loadSimulatorConfigFromProcessEnv } from '../config/simulator-config';
 import { createSimulator } from './simulator.server';
 import { simulatorOptionsFromConfig } from './simulator-options';
 
-/** `npm run simulator`: the code the gateway embeds, standing alone on SIMULATOR_HOST:SIMULATOR_PORT. */
+/**
+ * `npm run simulator`: the code the gateway embeds, standing alone on SIMULATOR_HOST:SIMULATOR_PORT.
+ * Reads only SIMULATOR_* settings, so no gateway setting (or NODE_ENV=production) stops it.
+ */
 async function main(): Promise<void> {
-  const config = loadConfigFromProcessEnv();
-  const logger = pino({ level: config.logLevel, base: { component: 'idn-simulator' } });
+  const simulator = loadSimulatorConfigFromProcessEnv();
+  const logger = pino({ level: simulator.logLevel, base: { component: 'idn-simulator' } });
   const sim = await createSimulator(
-    simulatorOptionsFromConfig(config, {
-      standalone: true,
-      logger: (e) => {
-        logger[e.level](e.data ?? {}, e.msg);
+    simulatorOptionsFromConfig(
+      { simulator },
+      {
+        standalone: true,
+        logger: (e) => {
+          logger[e.level](e.data ?? {}, e.msg);
+        },
       },
-    }),
+    ),
   );
   logger.info(
     {
       url: sim.url,
       clientId: sim.credentials.clientId,
-      rateLimit: `${config.simulator.rateLimitMax}/${config.simulator.rateLimitWindowMs}ms`,
-      controlApi: config.simulator.controlApi,
+      rateLimit: `${simulator.rateLimitMax}/${simulator.rateLimitWindowMs}ms`,
+      controlApi: simulator.controlApi,
     },
     'IdentityNow simulator ready',
   );

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { AccessRequestsApi, Configuration } from 'sailpoint-api-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/clients/client-registry.service';
 import { GatewayTokenService } from '../../src/auth/gateway-token.service';
 import { grant, revoke } from '../support/bodies';
 import { SIGNING_SECRET, writeClientsFile } from '../support/clients';
@@ -81,7 +82,7 @@ describe('callers: authentication, tokens and policy', () => {
     expect(res.status).toBe(202);
   });
 
-  it('POST /oauth/token also takes multipart/form-data (what the SDK sends); a broken multipart body is a 400', async () => {
+  it('POST /oauth/token also takes multipart/form-data (what the SDK sends); a broken multipart body is a 401', async () => {
     const ok = await request(gw.server)
       .post('/oauth/token')
       .field('grant_type', 'client_credentials')
@@ -93,8 +94,9 @@ describe('callers: authentication, tokens and policy', () => {
       .post('/oauth/token')
       .set('content-type', 'multipart/form-data')
       .send('no boundary here');
-    expect(broken.status).toBe(400);
-    expect(broken.body.detailCode).toBe('400.1 Bad Request Content');
+    // The form is the credentials: unreadable credentials are refused like wrong ones (401, not 400).
+    expect(broken.status).toBe(401);
+    expect(broken.body.detailCode).toBe('401 Unauthorized');
   });
 
   it('token endpoint errors: wrong secret 401, wrong grant 400, another client id 401', async () => {
@@ -120,12 +122,13 @@ describe('callers: authentication, tokens and policy', () => {
 
   it('expired, forged or foreign-key tokens are 401', async () => {
     const config = gw.config;
-    const expired = new GatewayTokenService(config).issue('it-desk', Date.now() - 901_000).token;
+    const secret = sha256('it-desk-secret-123');
+    const expired = new GatewayTokenService(config).issue('it-desk', secret, Date.now() - 901_000).token;
     const foreign = new GatewayTokenService({
       ...config,
       auth: { ...config.auth, tokenSigningSecret: 'another-secret-another-secret-xx' },
-    }).issue('it-desk').token;
-    const valid = new GatewayTokenService(config).issue('it-desk').token;
+    }).issue('it-desk', secret).token;
+    const valid = new GatewayTokenService(config).issue('it-desk', secret).token;
     const [h, p] = valid.split('.');
     const forged = `${h!}.${Buffer.from(JSON.stringify({ sub: 'hr-portal', exp: 9_999_999_999 })).toString('base64url')}.${valid.split('.')[2]!}`;
     for (const token of [expired, foreign, forged, `${h!}.${p!}.`]) {

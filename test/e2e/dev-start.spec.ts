@@ -45,6 +45,11 @@ describe('npm start (scripts/dev-start.mjs)', () => {
         await sleep(100);
       }
       expect(out).toContain('started a private development redis-server');
+      // npm start runs in development, so the embedded simulator is allowed, and readiness names it.
+      const ready = (await (await fetch(`${base}/health/ready`)).json()) as {
+        checks: Record<string, string>;
+      };
+      expect(ready.checks.identitynow).toMatch(/^ok \(embedded simulator at http:\/\/127\.0\.0\.1:\d+\)$/);
       expect((await fetch(`${base}/docs`)).status).toBe(200);
       const accepted = await fetch(`${base}/v3/access-requests`, {
         method: 'POST',
@@ -69,6 +74,7 @@ describe('npm start (scripts/dev-start.mjs)', () => {
       expect(await exited).toBe(0);
     }
     expect(out).toContain('IDN_BASE_URL is unset: started the embedded IdentityNow simulator');
+    expect(out).toMatch(/IdentityNow: embedded simulator at http:\/\/127\.0\.0\.1:\d+/);
     // pino-pretty lines (`[HH:MM:ss.mmm] LEVEL: message`), not the JSON dist/main.js writes.
     expect(out).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: IDN_BASE_URL is unset: started the embedded/m);
     expect(out).not.toMatch(/^\{/m);

@@ -76,7 +76,7 @@ describe('IdentityNowClient against the IdentityNow simulator (real HTTP, real R
 
   /** A second, directly constructed stack (other credentials or timeout), like another process. */
   function stack(overrides: Partial<IdnConnection> = {}, env: Record<string, string> = {}): Stack {
-    const cfg = loadConfig({ QUEUE_PREFIX: PREFIX, ...env });
+    const cfg = loadConfig({ NODE_ENV: 'development', QUEUE_PREFIX: PREFIX, ...env });
     const c = { ...conn, ...overrides };
     const dispatcher = createIdnDispatcher(cfg.idn.timeoutMs);
     const t = new TokenProvider(c, cfg, dispatcher);
@@ -92,7 +92,7 @@ describe('IdentityNowClient against the IdentityNow simulator (real HTTP, real R
   beforeAll(async () => {
     redis = await startRedis();
     sim = await createSimulator({ progression: { completeAfterMs: null } });
-    config = loadConfig({ QUEUE_PREFIX: PREFIX, IDN_TIMEOUT_MS: '2000' });
+    config = loadConfig({ NODE_ENV: 'development', QUEUE_PREFIX: PREFIX, IDN_TIMEOUT_MS: '2000' });
     conn = { baseUrl: sim.url, tokenUrl: `${sim.url}/oauth/token`, ...sim.credentials };
     const connection: Redis = redis.client();
     // Built the way the app builds it: through the Nest module.
@@ -321,7 +321,7 @@ describe('IdentityNowClient answer shapes (tiny loopback tenant)', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const cfg = loadConfig({ QUEUE_PREFIX: '{shape}' });
+    const cfg = loadConfig({ NODE_ENV: 'development', QUEUE_PREFIX: '{shape}' });
     const c = { baseUrl: url, tokenUrl: `${url}/oauth/token`, clientId: 'x', clientSecret: 'y' };
     const dispatcher = createIdnDispatcher(cfg.idn.timeoutMs);
     const t = new TokenProvider(c, cfg, dispatcher);

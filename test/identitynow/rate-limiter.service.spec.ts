@@ -7,6 +7,7 @@ import { type PrivateRedis, startRedis } from '../support/redis-server';
 
 function config(prefix: string, max: number, windowMs: number) {
   return loadConfig({
+    NODE_ENV: 'development',
     QUEUE_PREFIX: prefix,
     IDN_RATE_LIMIT_MAX: String(max),
     IDN_RATE_LIMIT_WINDOW_MS: String(windowMs),

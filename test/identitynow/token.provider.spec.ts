@@ -71,7 +71,7 @@ async function startTokenServer(): Promise<TokenServer> {
 describe('TokenProvider', () => {
   let srv: TokenServer;
   let dispatcher: Agent;
-  const config = loadConfig({ IDN_TIMEOUT_MS: '2000' });
+  const config = loadConfig({ NODE_ENV: 'development', IDN_TIMEOUT_MS: '2000' });
   const secret = 'pat-secret-value-42';
   let conn: IdnConnection;
   const make = (): TokenProvider => new TokenProvider(conn, config, dispatcher);

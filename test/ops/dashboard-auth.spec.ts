@@ -134,6 +134,13 @@ describe('queue dashboard: /admin/queues', () => {
       expect(resume.status).toBeLessThan(300);
     });
 
+    it('re-drive is allowed when not read-only (the job is not failed: 409, not 403)', async () => {
+      const res = await request(gw.server)
+        .post(`/admin/requests/${trackingId}/retry`)
+        .set('authorization', GOOD);
+      expect(res.status).toBe(409);
+    });
+
     it('does not count the dashboard toward routes of the API: other routes stay public', async () => {
       const res = await request(gw.server).get('/health/live');
       expect(res.status).toBe(200);
@@ -165,9 +172,22 @@ describe('queue dashboard: /admin/queues', () => {
       ['PUT', '/admin/queues/api/queues/submissions/JOB/promote'],
       ['DELETE', '/admin/queues/api/queues/submissions/JOB'],
       ['PUT', '/admin/queues/api/queues/submissions/empty'],
+      ['PUT', '/admin/queues/api/queues/submissions/JOB/retry'],
+      ['PUT', '/admin/queues/api/queues/submissions/retry/failed'],
+      ['POST', '/admin/queues/api/queues/submissions/add'],
+      ['PATCH', '/admin/queues/api/queues/submissions/JOB/update-data'],
+      ['POST', '/admin/requests/JOB/retry'],
     ])('%s %s is refused with 403 and changes nothing', async (method, template) => {
       const path = template.replace('JOB', trackingId);
-      const req = method === 'PUT' ? request(gw.server).put(path) : request(gw.server).delete(path);
+      const agent = request(gw.server);
+      const req =
+        method === 'PUT'
+          ? agent.put(path)
+          : method === 'POST'
+            ? agent.post(path).send({ name: 'x', data: {} })
+            : method === 'PATCH'
+              ? agent.patch(path).send({ data: {} })
+              : agent.delete(path);
       const res = await req.set('authorization', GOOD);
       expect(res.status).toBe(403);
       expectErrorDto(res.body, 403);

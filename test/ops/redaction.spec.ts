@@ -299,7 +299,7 @@ describe('secrets never leak: logs, metrics, error bodies, Redis', () => {
 
 describe('createLogger redaction (second line of defence)', () => {
   const config = loadConfig({
-    NODE_ENV: 'test',
+    NODE_ENV: 'development',
     IDN_BASE_URL: 'http://127.0.0.1:9',
     IDN_CLIENT_ID: 'idn',
     IDN_CLIENT_SECRET: CANARY.idnClientSecret,
@@ -383,7 +383,9 @@ describe('createLogger redaction (second line of defence)', () => {
 
   it('writes nothing at LOG_LEVEL=silent', () => {
     const capture = new LogCapture();
-    const log = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }), { destination: capture });
+    const log = createLogger(loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent' }), {
+      destination: capture,
+    });
     log.error('nope');
     expect(capture.lines).toEqual([]);
   });

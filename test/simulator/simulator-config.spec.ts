@@ -5,7 +5,7 @@ import { http, status, token } from '../support/sim-client';
 
 describe('simulator configuration', () => {
   it('defaults: sim-client/sim-secret PAT plus the API-authority client, 100 per 10 s, control API on outside production', () => {
-    const config = loadConfig({ NODE_ENV: 'test' });
+    const config = loadConfig({ NODE_ENV: 'development' });
     expect(config.simulator).toMatchObject({
       port: 4010,
       clientId: 'sim-client',
@@ -33,7 +33,7 @@ describe('simulator configuration', () => {
 
   it('reads every SIMULATOR_* variable; empty values mean unset', () => {
     const config = loadConfig({
-      NODE_ENV: 'test',
+      NODE_ENV: 'development',
       SIMULATOR_CLIENT_ID: 'pat-id',
       SIMULATOR_CLIENT_SECRET: 'pat-secret',
       SIMULATOR_HOST: '0.0.0.0',
@@ -61,7 +61,7 @@ describe('simulator configuration', () => {
       errorRates: { 500: 0.01, 503: 0.5 },
     });
     const blank = loadConfig({
-      NODE_ENV: 'test',
+      NODE_ENV: 'development',
       SIMULATOR_CONTROL_API: '',
       SIMULATOR_LATENCY_MS: '',
       SIMULATOR_ERROR_RATES: '',
@@ -73,7 +73,12 @@ describe('simulator configuration', () => {
   });
 
   it('control API is off in production unless asked for', () => {
-    const prod = { NODE_ENV: 'production', CLIENTS_FILE: '/x.json', TOKEN_SIGNING_SECRET: 'x'.repeat(32) };
+    const prod = {
+      NODE_ENV: 'production',
+      ROLE: 'api',
+      CLIENTS_FILE: '/x.json',
+      TOKEN_SIGNING_SECRET: 'x'.repeat(32),
+    };
     expect(loadConfig(prod).simulator.controlApi).toBe(false);
     expect(loadConfig({ ...prod, SIMULATOR_CONTROL_API: 'true' }).simulator.controlApi).toBe(true);
   });
@@ -87,9 +92,11 @@ describe('simulator configuration', () => {
       ['SIMULATOR_ERROR_RATES', '404:0.5'],
       ['SIMULATOR_RATE_LIMIT_MAX', '-1'],
     ] as const) {
-      expect(() => loadConfig({ NODE_ENV: 'test', [name]: value }), name).toThrow(ConfigValidationError);
+      expect(() => loadConfig({ NODE_ENV: 'development', [name]: value }), name).toThrow(
+        ConfigValidationError,
+      );
       try {
-        loadConfig({ NODE_ENV: 'test', [name]: value });
+        loadConfig({ NODE_ENV: 'development', [name]: value });
       } catch (e) {
         expect((e as ConfigValidationError).problems.join(' ')).toContain(name);
       }
@@ -98,7 +105,7 @@ describe('simulator configuration', () => {
 
   it('a simulator started from configuration accepts the configured PAT credentials', async () => {
     const config = loadConfig({
-      NODE_ENV: 'test',
+      NODE_ENV: 'development',
       SIMULATOR_CLIENT_ID: 'pat-id',
       SIMULATOR_CLIENT_SECRET: 'pat-secret',
       SIMULATOR_RATE_LIMIT_MAX: '2',

@@ -24,7 +24,7 @@ describe('DedupeStore', () => {
   beforeAll(async () => {
     redis = await startRedis();
     const config = loadConfig({
-      NODE_ENV: 'test',
+      NODE_ENV: 'development',
       REDIS_URL: redis.url,
       QUEUE_PREFIX: '{t}',
       DEDUPE_WINDOW_SECONDS: '600',

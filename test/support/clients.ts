@@ -5,27 +5,30 @@ import { join } from 'node:path';
 
 export interface TestClient {
   id: string;
-  secret: string;
+  /** Two while a secret is being rotated. */
+  secret: string | string[];
   requestTypes?: string[];
   itemTypes?: string[];
   requestsPerMinute?: number;
+  pairsPerMinute?: number;
   webhook?: { url: string; secret: string };
 }
 
+const hex = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+
 /** Writes a CLIENTS_FILE (secrets stored only as sha256) and returns its path. */
-export function writeClientsFile(clients: TestClient[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'arg-clients-'));
-  const file = join(dir, 'clients.json');
+export function writeClientsFile(clients: TestClient[], file?: string): string {
+  const path = file ?? join(mkdtempSync(join(tmpdir(), 'arg-clients-')), 'clients.json');
   writeFileSync(
-    file,
+    path,
     JSON.stringify({
       clients: clients.map(({ secret, ...rest }) => ({
         ...rest,
-        secretSha256: createHash('sha256').update(secret).digest('hex'),
+        secretSha256: Array.isArray(secret) ? secret.map(hex) : hex(secret),
       })),
     }),
   );
-  return file;
+  return path;
 }
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef0123';

@@ -16,21 +16,55 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** Runs the built gateway with exactly `env` (plus PATH) until it exits; for refusals at boot. */
+export function runGatewayToExit(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | string; output: string }> {
+  if (!existsSync(DIST_MAIN))
+    throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` (npm test does)`);
+  const proc = spawn(process.execPath, [DIST_MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) =>
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? signal ?? -1, output });
+    }),
+  );
+}
+
 /**
  * Runs the BUILT gateway (`npm test` builds first) as its own process, so tests see exactly what
  * production runs: the compiled decorators, signals, real process boundaries. `entry` may be a
  * script that assembles the built modules differently (it must serve /health/live on PORT).
  */
+/**
+ * NODE_ENV defaults to development (the dev client, the embedded simulator); a variable given as
+ * undefined is left out of the environment (e.g. `NODE_ENV: undefined` for "unset").
+ */
 export async function startGatewayProcess(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   entry: string = DIST_MAIN,
 ): Promise<GatewayProcess> {
   if (!existsSync(DIST_MAIN))
     throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` (npm test does)`);
   const port = await freePort();
   let out = '';
+  const merged: Record<string, string | undefined> = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    ...env,
+  };
   const proc = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), ...env },
+    env: Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -15,7 +15,7 @@ export async function startGateway(
   env: Record<string, string | undefined>,
   options: GatewayOptions = {},
 ): Promise<TestGateway> {
-  const config = loadConfig({ NODE_ENV: 'test', ROLE: 'api', LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ NODE_ENV: 'development', ROLE: 'api', LOG_LEVEL: 'silent', ...env });
   const app = await createGateway(config, { logger: false, ...options });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

@@ -1,9 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigValidationError, loadConfig } from '../../src/config/app-config';
+import { loadSimulatorConfig, SimulatorConfigError } from '../../src/config/simulator-config';
+
+const PROD_API = {
+  ROLE: 'api',
+  CLIENTS_FILE: '/x.json',
+  TOKEN_SIGNING_SECRET: 'x'.repeat(32),
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
 
 describe('configuration', () => {
-  it('has the documented defaults', () => {
-    const c = loadConfig({});
+  it('has the documented defaults (development)', () => {
+    const c = loadConfig({ NODE_ENV: 'development' });
     expect(c).toMatchObject({
       env: 'development',
       role: 'all',
@@ -27,6 +44,7 @@ describe('configuration', () => {
 
   it('derives the token URL from the tenant root', () => {
     const c = loadConfig({
+      NODE_ENV: 'development',
       IDN_BASE_URL: 'https://acme.api.identitynow.com/',
       IDN_CLIENT_ID: 'id',
       IDN_CLIENT_SECRET: 's',
@@ -80,9 +98,94 @@ describe('configuration', () => {
   });
 
   it('derives a stable dev signing key, so dev tokens survive restarts and work on every process', () => {
-    expect(loadConfig({}).auth.tokenSigningSecret).toBe(loadConfig({}).auth.tokenSigningSecret);
-    expect(loadConfig({ DEV_CLIENT_SECRET: 'another-secret' }).auth.tokenSigningSecret).not.toBe(
-      loadConfig({}).auth.tokenSigningSecret,
+    const dev = { NODE_ENV: 'development' };
+    expect(loadConfig(dev).auth.tokenSigningSecret).toBe(loadConfig(dev).auth.tokenSigningSecret);
+    expect(loadConfig({ ...dev, DEV_CLIENT_SECRET: 'another-secret' }).auth.tokenSigningSecret).not.toBe(
+      loadConfig(dev).auth.tokenSigningSecret,
     );
+  });
+
+  it.each([undefined, 'test', 'production'])(
+    'NODE_ENV %s is production: no dev client, and no embedded simulator for a worker',
+    (nodeEnv) => {
+      const env: Record<string, string> = nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv };
+      const problems = problemsOf(env).join('\n');
+      expect(problems).toMatch(/^CLIENTS_FILE is required in production .*the dev client is refused/m);
+      expect(problems).toMatch(/^IDN_BASE_URL is required for ROLE=all in production/m);
+      expect(problemsOf({ ...env, ...PROD_API, ROLE: 'worker' }).join('\n')).toMatch(
+        /^IDN_BASE_URL is required for ROLE=worker in production/m,
+      );
+      const api = loadConfig({ ...env, ...PROD_API });
+      expect(api.env).toBe('production');
+      expect(api.auth.devClientSecret).toBeUndefined();
+      expect(
+        loadConfig({
+          ...env,
+          ...PROD_API,
+          ROLE: 'worker',
+          IDN_BASE_URL: 'https://acme.api.identitynow.com',
+          IDN_CLIENT_ID: 'id',
+          IDN_CLIENT_SECRET: 's',
+        }).idn.baseUrl,
+      ).toBe('https://acme.api.identitynow.com');
+    },
+  );
+
+  it('development keeps the dev client and the embedded simulator', () => {
+    const c = loadConfig({ NODE_ENV: 'development', ROLE: 'worker' });
+    expect(c.env).toBe('development');
+    expect(c.auth.devClientSecret).toBe('dev-secret');
+    expect(c.idn.baseUrl).toBeUndefined();
+  });
+
+  it('failed-authentication throttling and the proxy trust have safe defaults', () => {
+    const c = loadConfig({ NODE_ENV: 'development' });
+    expect(c.auth).toMatchObject({ failuresPerWindow: 20, failureWindowMs: 60_000, trustProxy: false });
+    const dev = { NODE_ENV: 'development' };
+    expect(loadConfig({ ...dev, AUTH_FAILURES_PER_MINUTE: '5' }).auth.failuresPerWindow).toBe(5);
+    expect(problemsOf({ ...dev, TRUST_PROXY: '1' }).join()).toContain('TRUST_PROXY');
+    expect(loadConfig({ ...dev, TRUST_PROXY: '10.0.0.0/8, 192.168.1.7' }).auth.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+    ]);
+    expect(problemsOf({ ...dev, TRUST_PROXY: 'true' }).join()).toMatch(/TRUST_PROXY .*"true" .*refused/);
+    expect(problemsOf({ ...dev, AUTH_FAILURES_PER_MINUTE: '0' }).join()).toContain(
+      'AUTH_FAILURES_PER_MINUTE',
+    );
+  });
+});
+
+describe('standalone simulator configuration', () => {
+  it('reads only SIMULATOR_* settings: broken or missing gateway settings do not matter, in any NODE_ENV', () => {
+    for (const NODE_ENV of [undefined, 'production', 'development', 'test']) {
+      const c = loadSimulatorConfig({
+        ...(NODE_ENV === undefined ? {} : { NODE_ENV }),
+        PORT: 'eighty',
+        ROLE: 'both',
+        TOKEN_SIGNING_SECRET: 'short',
+        LOG_LEVEL: 'loud',
+        SIMULATOR_PORT: '4011',
+        SIMULATOR_CLIENT_ID: 'standalone',
+      });
+      expect(c).toMatchObject({
+        port: 4011,
+        clientId: 'standalone',
+        clientSecret: 'sim-secret',
+        logLevel: 'info',
+      });
+    }
+  });
+
+  it('still validates its own settings, naming each', () => {
+    let error: unknown;
+    try {
+      loadSimulatorConfig({ SIMULATOR_TOKEN_FORMAT: 'paseto', SIMULATOR_LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SimulatorConfigError);
+    const problems = (error as SimulatorConfigError).problems.join('\n');
+    expect(problems).toContain('SIMULATOR_TOKEN_FORMAT');
+    expect(problems).toContain('SIMULATOR_LOG_LEVEL');
   });
 });

@@ -12,7 +12,7 @@ const URL_OK = 'https://hr-portal.internal/hooks/access';
 
 function boot(clients: (TestClient | Record<string, unknown>)[]): ReturnType<typeof loadClients> {
   const config = loadConfig({
-    NODE_ENV: 'test',
+    NODE_ENV: 'development',
     CLIENTS_FILE: writeClientsFile(clients as TestClient[]),
     TOKEN_SIGNING_SECRET: SIGNING_SECRET,
   });
@@ -96,7 +96,7 @@ describe('clients file: webhook', () => {
 
 describe('WEBHOOK_RETRY_HOURS', () => {
   const hours = (v?: string): number =>
-    loadConfig({ NODE_ENV: 'test', ...(v === undefined ? {} : { WEBHOOK_RETRY_HOURS: v }) }).webhooks
+    loadConfig({ NODE_ENV: 'development', ...(v === undefined ? {} : { WEBHOOK_RETRY_HOURS: v }) }).webhooks
       .retryWindowMs;
 
   it('defaults to 24 hours and accepts fractions', () => {

@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { MetricsService, type AuthSurface } from '../ops/metrics.service';
+import { type LuaScript, luaScript } from '../redis/redis-scripts';
+import { redisKey } from '../redis/redis.keys';
+import { withRedisTimeout } from '../redis/redis-timeout';
+import { REDIS } from '../redis/redis.tokens';
+import { clientAddress } from './client-address';
+
+const COUNT_FAILURE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}
+`;
+
+/** Bounds the memory an attacker with many addresses can make us spend; expired entries go first. */
+const MAX_REMEMBERED_LOCKOUTS = 10_000;
+
+/**
+ * Failed authentications per address, counted in Redis so every API process shares one count. A
+ * success never touches Redis: each process remembers the lockouts that its own failure counts
+ * revealed (docs/security.md says what that leaves).
+ */
+@Injectable()
+export class AuthThrottleService {
+  private readonly lockouts = new Map<string, number>();
+  private readonly countFailure: LuaScript<[number, number]>;
+  private readonly prefix: string;
+  private readonly limit: number;
+  private readonly windowMs: number;
+
+  constructor(
+    @Inject(REDIS) redis: Redis,
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+  ) {
+    this.countFailure = luaScript(redis, 'authFailureCount', COUNT_FAILURE);
+    this.prefix = config.redis.prefix;
+    this.limit = config.auth.failuresPerWindow;
+    this.windowMs = config.auth.failureWindowMs;
+  }
+
+  /**
+   * Seconds until the caller may authenticate again; undefined when it may now. Takes the request, not
+   * its address: behind TRUST_PROXY `ip` parses X-Forwarded-For, which only a lockout makes worth it.
+   */
+  retryAfter(caller: { readonly ip: string }, nowMs = Date.now()): number | undefined {
+    if (this.lockouts.size === 0) return undefined;
+    const address = clientAddress(caller.ip);
+    const until = this.lockouts.get(address);
+    if (until === undefined) return undefined;
+    if (until <= nowMs) {
+      this.lockouts.delete(address);
+      return undefined;
+    }
+    return Math.max(1, Math.ceil((until - nowMs) / 1000));
+  }
+
+  /**
+   * Counts one failed authentication; returns the lockout's Retry-After in seconds once the address
+   * is over the limit. Redis unreachable: the failure is not counted (the answer stays 401).
+   */
+  async failed(caller: { readonly ip: string }, surface: AuthSurface): Promise<number | undefined> {
+    this.metrics.authFailure(surface);
+    const address = clientAddress(caller.ip);
+    let count: number;
+    let ttlMs: number;
+    try {
+      [count, ttlMs] = await withRedisTimeout(
+        this.countFailure([redisKey(this.prefix, 'auth-failures', address)], [this.windowMs]),
+      );
+    } catch {
+      return undefined;
+    }
+    if (count <= this.limit) return undefined;
+    if (count === this.limit + 1) this.metrics.authLockout(surface);
+    const remainingMs = ttlMs > 0 ? ttlMs : this.windowMs;
+    this.remember(address, Date.now() + remainingMs);
+    return Math.max(1, Math.ceil(remainingMs / 1000));
+  }
+
+  private remember(address: string, until: number): void {
+    if (this.lockouts.size >= MAX_REMEMBERED_LOCKOUTS && !this.lockouts.has(address)) {
+      const now = Date.now();
+      for (const [a, u] of this.lockouts) if (u <= now) this.lockouts.delete(a);
+      if (this.lockouts.size >= MAX_REMEMBERED_LOCKOUTS) {
+        const oldest = this.lockouts.keys().next().value;
+        if (oldest !== undefined) this.lockouts.delete(oldest);
+      }
+    }
+    this.lockouts.set(address, until);
+  }
+}
