@@ -229,7 +229,7 @@ export class CallService {
     try {
       // A worker that lost its job (a stalled event loop) must not send what the new holder now owns.
       const beforeSend = async (): Promise<void> => {
-        if (!(await this.calls.holds(fence))) throw new LockLost();
+        if (!(await this.calls.stampSend(call.id, fence))) throw new LockLost();
       };
       res = await this.client.createAccessRequest(body as IdnAccessRequest, {
         beforeSend,

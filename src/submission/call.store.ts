@@ -184,6 +184,12 @@ end
 return out
 `;
 
+const STAMP_LUA = `${PRELUDE}
+if not fenced(KEYS[1], ARGV[1]) or redis.call('HGET', KEYS[2], 'state') ~= 'in-flight' then return 0 end
+redis.call('HSET', KEYS[2], 'sentAt', ARGV[2])
+return 1
+`;
+
 function parseCall(id: string, h: Record<string, string>): StoredCall | undefined {
   if (h.state === undefined || h.ctx === undefined) return undefined;
   return {
@@ -209,6 +215,7 @@ export class CallStore {
   private readonly queueKeys: QueueKeys;
   private readonly handoffScript: LuaScript<number>;
   private readonly applyScript: LuaScript<(number | string)[]>;
+  private readonly stampScript: LuaScript<number>;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -219,6 +226,7 @@ export class CallStore {
     this.queueKeys = new QueueKeys(this.prefix);
     this.handoffScript = luaScript(redis, 'argCallHandoff', HANDOFF_LUA);
     this.applyScript = luaScript(redis, 'argCallApply', APPLY_LUA);
+    this.stampScript = luaScript(redis, 'argCallStamp', STAMP_LUA);
   }
 
   key(callId: string): string {
@@ -230,9 +238,12 @@ export class CallStore {
     return `${this.queueKeys.toKey(queue, jobId)}:lock`;
   }
 
-  /** Whether the fence's job lock is still held (checked right before anything leaves for IdentityNow). */
-  async holds(fence: Fence): Promise<boolean> {
-    return fence.token === '' || (await this.redis.get(fence.lockKey)) === fence.token;
+  /**
+   * Right before a send: true only while the job lock is held, and then the call's `sentAt` becomes
+   * now (the budget wait after the seal can be long; an orphan's deadline counts from the real send).
+   */
+  async stampSend(callId: string, fence: Fence): Promise<boolean> {
+    return (await this.stampScript([fence.lockKey, this.key(callId)], [fence.token, Date.now()])) === 1;
   }
 
   async load(callId: string): Promise<StoredCall | undefined> {

@@ -47,7 +47,8 @@ export function buildRecord(
   return {
     trackingId: stored.trackingId,
     clientId: stored.meta.clientId,
-    state: requestState(pairs),
+    // A re-drive was asked for and no worker has taken it yet: it is queued again.
+    state: stored.phase === 'redrive' ? 'QUEUED' : requestState(pairs),
     createdAt: stored.meta.createdAt,
     updatedAt: stored.updatedAt,
     attempts: stored.pairs.reduce((max, p) => Math.max(max, p.attempts), 0),

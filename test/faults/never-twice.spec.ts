@@ -83,8 +83,8 @@ describe('never twice: in-process worker', () => {
       .put(`/admin/queues/api/queues/submissions/${id}/retry`)
       .set('authorization', ADMIN);
     expect([200, 204]).toContain(board.status);
-    const rec = await s.settled(id);
-    expect(rec.state).toBe('SUBMITTED');
+    // Bull Board sets no re-drive marker, so the status says FAILED until a worker takes the job.
+    await waitUntil('the re-drive', async () => (await s?.status(id))?.state === 'SUBMITTED');
     expect(submits(s)).toBe(1);
     expect(s.sim.control.pairCount(pairKey('GRANT_ACCESS', 'nt4', 'ROLE', 'r'))).toBe(1);
 

@@ -1,7 +1,7 @@
 import type { RequestRecord } from '../../src/access-request/request-record';
 import type { SimScriptedAction } from '../../src/simulator/simulator.types';
 import { AUTH } from './clients';
-import { finalRecords, Ledger, startFaultSystem, type FaultSystem } from './fault-system';
+import { accountable, finalRecords, Ledger, startFaultSystem, type FaultSystem } from './fault-system';
 import { sleep } from './time';
 import { pairKey } from './worker-stack';
 
@@ -185,7 +185,8 @@ export async function runChaos(
     f.sim.control.clearScript();
     f.sim.control.stopRateLimitStorm();
     f.sim.control.configureFaults({ statusLagMs: 0, errorRates: {} });
-    const records = await finalRecords(api, ledger.accepted, 120_000, AUTH);
+    // A 503 that said "may have been queued" and did land is accepted work too.
+    const records = await finalRecords(api, await accountable(api, ledger), 120_000, AUTH);
     return {
       ...check(f, ledger, records),
       seed,
