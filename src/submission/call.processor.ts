@@ -15,6 +15,7 @@ import { CALL_BACKOFF_TYPE, CALL_QUEUE, type CallJobData } from '../queue/submis
 import { RetryLaterError, type RunningWorker, startWorker } from './bull-worker';
 import { CallQueue } from './call.queue';
 import { CallService } from './call.service';
+import { RequestEvents } from '../tracking/request-events';
 import { CallStore } from './call.store';
 
 /** The consumer of calls (thin): CallService decides, this turns it into BullMQ moves. */
@@ -27,6 +28,7 @@ export class CallProcessor implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(CallService) private readonly service: CallService,
     @Inject(CallQueue) private readonly queues: CallQueue,
     @Inject(CallStore) private readonly calls: CallStore,
+    @Inject(RequestEvents) private readonly events: RequestEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @Inject(PINO_LOGGER) private readonly log: PinoLogger,
@@ -58,7 +60,9 @@ export class CallProcessor implements OnApplicationBootstrap, BeforeApplicationS
         .getState()
         .then(async (state) => {
           if (state !== 'failed') return;
-          await this.queues.wakeRequests(await this.service.abandon(job.data.callId, fence, err.message));
+          await this.queues.wakeRequests(
+            (await this.service.abandon(job.data.callId, fence, err.message)).completed,
+          );
         })
         .catch((e: unknown) => {
           this.logger.warn(
@@ -76,7 +80,10 @@ export class CallProcessor implements OnApplicationBootstrap, BeforeApplicationS
       maxAttempts: job.opts.attempts ?? 1,
       signal,
     });
-    if (r.kind !== 'lock-lost') await this.queues.wakeRequests(r.completed);
+    if (r.kind !== 'lock-lost') {
+      await this.events.changed(r.touched);
+      await this.queues.wakeRequests(r.completed);
+    }
     switch (r.kind) {
       case 'done':
         if (r.spawned.length > 0) await this.queues.add(r.spawned.map((callId) => ({ ...job.data, callId })));

@@ -18,6 +18,26 @@ import { CallStore, type CallUnit, type Fence, type PairUpdate, type StoredCall 
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
 
+/** Requests whose pairs a pass changed (`touched`), and those left with no open pair (`completed`). */
+export interface Changes {
+  readonly completed: readonly string[];
+  readonly touched: readonly string[];
+}
+
+class PassChanges {
+  private readonly completed = new Set<string>();
+  private readonly touched = new Set<string>();
+
+  add(r: { readonly completed: readonly string[]; readonly touched: readonly string[] }): void {
+    r.completed.forEach((t) => this.completed.add(t));
+    r.touched.forEach((t) => this.touched.add(t));
+  }
+
+  result(): Changes {
+    return { completed: [...this.completed], touched: [...this.touched] };
+  }
+}
+
 export interface CallPassInput {
   readonly callId: string;
   readonly fence: Fence;
@@ -28,20 +48,10 @@ export interface CallPassInput {
 
 /** How one pass over a call ended, in words the processor turns into BullMQ moves. */
 export type CallPassResult =
-  | { readonly kind: 'done'; readonly completed: readonly string[]; readonly spawned: readonly string[] }
-  | { readonly kind: 'delay'; readonly until: number; readonly completed: readonly string[] }
-  | {
-      readonly kind: 'rate-limited';
-      readonly retryAfterMs: number;
-      readonly reason: string;
-      readonly completed: readonly string[];
-    }
-  | {
-      readonly kind: 'retry';
-      readonly reason: string;
-      readonly minDelayMs: number;
-      readonly completed: readonly string[];
-    }
+  | ({ readonly kind: 'done'; readonly spawned: readonly string[] } & Changes)
+  | ({ readonly kind: 'delay'; readonly until: number } & Changes)
+  | ({ readonly kind: 'rate-limited'; readonly retryAfterMs: number; readonly reason: string } & Changes)
+  | ({ readonly kind: 'retry'; readonly reason: string; readonly minDelayMs: number } & Changes)
   | { readonly kind: 'lock-lost' };
 
 const FINAL: readonly CallState[] = ['settled', 'abandoned', 'split'];
@@ -76,9 +86,9 @@ export class CallService {
   }
 
   async pass(input: CallPassInput): Promise<CallPassResult> {
-    const completed = new Set<string>();
+    const changes = new PassChanges();
     try {
-      return await this.run(input, completed);
+      return await this.run(input, changes);
     } catch (e) {
       if (e instanceof LockLost) return { kind: 'lock-lost' };
       throw e;
@@ -86,37 +96,37 @@ export class CallService {
   }
 
   /** Out of attempts outside a pass (the job stalled too often): pairs end FAILED, claims per state. */
-  async abandon(callId: string, fence: Fence, reason: string): Promise<readonly string[]> {
-    const completed = new Set<string>();
+  async abandon(callId: string, fence: Fence, reason: string): Promise<Changes> {
+    const changes = new PassChanges();
     let call = await this.calls.load(callId);
-    if (call === undefined || FINAL.includes(call.state)) return [];
+    if (call === undefined || FINAL.includes(call.state)) return changes.result();
     try {
       if (call.state === 'in-flight')
-        call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], completed);
-      await this.giveUp(call, fence, reason, completed);
+        call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
+      await this.giveUp(call, fence, reason, changes);
     } catch (e) {
       if (!(e instanceof LockLost)) throw e;
     }
-    return [...completed];
+    return changes.result();
   }
 
-  private async run(input: CallPassInput, completed: Set<string>): Promise<CallPassResult> {
+  private async run(input: CallPassInput, changes: PassChanges): Promise<CallPassResult> {
     const { fence, signal } = input;
     const finalAttempt = input.attemptsMade + 1 >= input.maxAttempts;
     const done = (spawned: readonly string[] = []): CallPassResult => ({
       kind: 'done',
-      completed: [...completed],
+      ...changes.result(),
       spawned,
     });
     let call = await this.calls.load(input.callId);
     if (call === undefined || FINAL.includes(call.state)) return done();
     if (call.state === 'in-flight') {
       // Its worker died or lost the job mid-call: the call may still arrive, so its outcome is unknown.
-      call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], completed);
+      call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
     }
     if (call.state === 'unknown') {
       const allowedAt = readAllowedAt({ state: call.state, endedAt: call.endedAt ?? 0 }, this.rules);
-      if (Date.now() < allowedAt) return { kind: 'delay', until: allowedAt, completed: [...completed] };
+      if (Date.now() < allowedAt) return { kind: 'delay', until: allowedAt, ...changes.result() };
       const live = await this.calls.live(call);
       if (live.length === 0) return done();
       const readStartedAt = Date.now();
@@ -132,11 +142,11 @@ export class CallService {
         const reason = `could not check whether call ${call.id} reached IdentityNow: ${reasonOf(err)}`;
         // Rejected before it was read: nothing learnt, no attempt used.
         if (err instanceof IdnRateLimitedError)
-          return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, reason, completed: [...completed] };
-        call = await this.step(call, fence, { kind: 'read-failed' }, this.counted(live), completed, {
+          return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, reason, ...changes.result() };
+        call = await this.step(call, fence, { kind: 'read-failed' }, this.counted(live), changes, {
           reason,
         });
-        return this.retryOrGiveUp(call, fence, reason, finalAttempt, 0, completed);
+        return this.retryOrGiveUp(call, fence, reason, finalAttempt, 0, changes);
       }
       if (found !== undefined) {
         const results = live.map((u): PairUpdate => {
@@ -147,30 +157,30 @@ export class CallService {
             1,
           );
         });
-        await this.step(call, fence, { kind: 'read-found' }, results, completed);
+        await this.step(call, fence, { kind: 'read-found' }, results, changes);
         return done();
       }
-      call = await this.step(call, fence, { kind: 'read-absent', readStartedAt }, [], completed);
-      if (call.state === 'unknown') return { kind: 'delay', until: allowedAt, completed: [...completed] };
+      call = await this.step(call, fence, { kind: 'read-absent', readStartedAt }, [], changes);
+      if (call.state === 'unknown') return { kind: 'delay', until: allowedAt, ...changes.result() };
     }
     if (!SENDABLE.includes(call.state)) return done();
-    return this.send(call, input, finalAttempt, completed);
+    return this.send(call, input, finalAttempt, changes);
   }
 
   private async send(
     initial: StoredCall,
     input: CallPassInput,
     finalAttempt: boolean,
-    completed: Set<string>,
+    changes: PassChanges,
   ): Promise<CallPassResult> {
     const { fence, signal } = input;
     let call = initial;
     for (let round = 0; ; round++) {
       const live = await this.calls.live(call);
-      const remaining = await this.dropLostClaims(call, fence, live, completed);
+      const remaining = await this.dropLostClaims(call, fence, live, changes);
       if (remaining.length === 0) {
-        await this.step(call, fence, { kind: 'emptied' }, [], completed);
-        return { kind: 'done', completed: [...completed], spawned: [] };
+        await this.step(call, fence, { kind: 'emptied' }, [], changes);
+        return { kind: 'done', ...changes.result(), spawned: [] };
       }
       const bodies = callBodies(call.id, call.ctx, remaining);
       if (bodies.length > 1) {
@@ -179,9 +189,9 @@ export class CallService {
           fence,
           remaining,
           bodies.map((b) => b.fingerprints),
-          completed,
+          changes,
         );
-        return { kind: 'done', completed: [...completed], spawned };
+        return { kind: 'done', ...changes.result(), spawned };
       }
       const sealed = await this.calls.apply({
         callId: call.id,
@@ -197,7 +207,7 @@ export class CallService {
         // A pair left the call (cancelled, moved) or the call moved on: look again.
         const again = await this.calls.load(call.id);
         if (again === undefined || !SENDABLE.includes(again.state) || round >= 3) {
-          return { kind: 'done', completed: [...completed], spawned: [] };
+          return { kind: 'done', ...changes.result(), spawned: [] };
         }
         call = again;
         continue;
@@ -209,7 +219,7 @@ export class CallService {
         remaining,
         bodies[0]?.body as AccessRequestBody,
         finalAttempt,
-        completed,
+        changes,
         signal,
       );
     }
@@ -221,7 +231,7 @@ export class CallService {
     units: readonly CallUnit[],
     body: AccessRequestBody,
     finalAttempt: boolean,
-    completed: Set<string>,
+    changes: PassChanges,
     signal: AbortSignal | undefined,
   ): Promise<CallPassResult> {
     const { fence } = input;
@@ -240,8 +250,8 @@ export class CallService {
       const e = err instanceof IdnError ? err : undefined;
       const reason = reasonOf(err);
       if (e instanceof IdnRateLimitedError) {
-        await this.step(call, fence, { kind: 'not-created' }, [], completed, { reason });
-        return { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, reason, completed: [...completed] };
+        await this.step(call, fence, { kind: 'not-created' }, [], changes, { reason });
+        return { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, reason, ...changes.result() };
       }
       if (e instanceof IdnPermanentError || e instanceof IdnAuthConfigError) {
         const failed = units.map((u) => this.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
@@ -250,24 +260,24 @@ export class CallService {
           fence,
           { kind: 'rejected', pairs: units.length, splittable: false },
           failed,
-          completed,
+          changes,
           {
             reason,
           },
         );
         await this.dedupe.releaseEach(units.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
-        return { kind: 'done', completed: [...completed], spawned: [] };
+        return { kind: 'done', ...changes.result(), spawned: [] };
       }
       const ambiguous = e instanceof IdnRetryableError ? e.ambiguous : true;
       const event: CallEvent = ambiguous ? { kind: 'ambiguous', at: Date.now() } : { kind: 'not-created' };
-      const next = await this.step(call, fence, event, this.counted(units), completed, { reason });
+      const next = await this.step(call, fence, event, this.counted(units), changes, { reason });
       return this.retryOrGiveUp(
         next,
         fence,
         reason,
         finalAttempt,
         ambiguous ? this.rules.settleMs : 0,
-        completed,
+        changes,
       );
     }
     const pairs = unitPairs(call.ctx, units);
@@ -276,8 +286,8 @@ export class CallService {
       const result: PairResult = pair === undefined ? { outcome: 'SUBMITTED' } : sentOutcome(res, pair);
       return this.final(u, { ...result, call: call.id }, 1);
     });
-    await this.step(call, fence, { kind: 'created' }, results, completed);
-    return { kind: 'done', completed: [...completed], spawned: [] };
+    await this.step(call, fence, { kind: 'created' }, results, changes);
+    return { kind: 'done', ...changes.result(), spawned: [] };
   }
 
   /** Re-checks the claims of the pairs about to go: a pair another request holds now is its duplicate. */
@@ -285,7 +295,7 @@ export class CallService {
     call: StoredCall,
     fence: Fence,
     live: readonly CallUnit[],
-    completed: Set<string>,
+    changes: PassChanges,
   ): Promise<CallUnit[]> {
     const claims = await this.dedupe.reclaim(
       unitPairs(call.ctx, live).map((pair, i) => ({ trackingId: live[i]?.t ?? '', pair })),
@@ -302,7 +312,7 @@ export class CallService {
     if (dropped.length > 0) {
       const r = await this.calls.apply({ callId: call.id, fence, from: SENDABLE, pairs: dropped });
       if (!r.ok && r.why === 'lock-lost') throw new LockLost();
-      if (r.ok) r.completed.forEach((t) => completed.add(t));
+      if (r.ok) changes.add(r);
     }
     return kept;
   }
@@ -313,7 +323,7 @@ export class CallService {
     fence: Fence,
     units: readonly CallUnit[],
     parts: readonly (readonly string[])[],
-    completed: Set<string>,
+    changes: PassChanges,
   ): Promise<string[]> {
     const children = parts.map((fps, k) => ({
       id: `${call.id}.${k}`,
@@ -333,7 +343,7 @@ export class CallService {
       newCalls: children,
     });
     if (!r.ok && r.why === 'lock-lost') throw new LockLost();
-    if (r.ok) r.completed.forEach((t) => completed.add(t));
+    if (r.ok) changes.add(r);
     return children.map((c) => c.id);
   }
 
@@ -343,22 +353,17 @@ export class CallService {
     reason: string,
     finalAttempt: boolean,
     minDelayMs: number,
-    completed: Set<string>,
+    changes: PassChanges,
   ): Promise<CallPassResult> {
     if (finalAttempt) {
-      await this.giveUp(call, fence, reason, completed);
-      return { kind: 'done', completed: [...completed], spawned: [] };
+      await this.giveUp(call, fence, reason, changes);
+      return { kind: 'done', ...changes.result(), spawned: [] };
     }
-    return { kind: 'retry', reason, minDelayMs, completed: [...completed] };
+    return { kind: 'retry', reason, minDelayMs, ...changes.result() };
   }
 
   /** Out of attempts: released only where nothing can have been created; an unknown outcome keeps its claims. */
-  private async giveUp(
-    call: StoredCall,
-    fence: Fence,
-    reason: string,
-    completed: Set<string>,
-  ): Promise<void> {
+  private async giveUp(call: StoredCall, fence: Fence, reason: string, changes: PassChanges): Promise<void> {
     const live = await this.calls.live(call);
     const unknown = call.state === 'unknown';
     const why = unknown
@@ -371,7 +376,7 @@ export class CallService {
         0,
       ),
     );
-    await this.step(call, fence, { kind: 'give-up' }, results, completed);
+    await this.step(call, fence, { kind: 'give-up' }, results, changes);
     if (!unknown) await this.dedupe.releaseEach(live.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
   }
 
@@ -381,7 +386,7 @@ export class CallService {
     fence: Fence,
     event: CallEvent,
     pairs: readonly PairUpdate[],
-    completed: Set<string>,
+    changes: PassChanges,
     extra: { reason?: string } = {},
   ): Promise<StoredCall> {
     const t = transition({ state: call.state, endedAt: call.endedAt ?? 0 }, event, this.rules);
@@ -403,7 +408,7 @@ export class CallService {
       );
       throw new LockLost();
     }
-    r.completed.forEach((t2) => completed.add(t2));
+    changes.add(r);
     return { ...call, state: t.next.state, endedAt: t.next.endedAt ?? call.endedAt };
   }
 

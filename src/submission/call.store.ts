@@ -63,7 +63,8 @@ export interface Fence {
 }
 
 export type ApplyResult =
-  | { readonly ok: true; readonly completed: readonly string[] }
+  /** `touched`: requests whose pairs changed; `completed`: those of them with no open pair left. */
+  | { readonly ok: true; readonly completed: readonly string[]; readonly touched: readonly string[] }
   | { readonly ok: false; readonly why: 'lock-lost' | 'state' | 'moved'; readonly state?: string };
 
 // Shared by the scripts below: the job-lock fence and the write of one pair into its request.
@@ -129,7 +130,8 @@ return 1
  * ARGV: token, callId, ttl, now, fromStates (comma list, '' = any), newState ('' = keep), strict (1 =
  * every listed pair must still be in this call, else nothing is written), nReq, nFields, fields…,
  * nPairs, per pair [reqIndex, fp, result ('' keep), final, attemptsDelta, moveTo], nNew, per new call
- * [id, ctx, units]. Returns {1, completed request indexes…}, {0} lock lost, {-1, state}, {-2} moved.
+ * [id, ctx, units]. Returns {1, touched request indexes (negative: still open)…}, {0} lock lost, {-1,
+ * state}, {-2} moved.
  */
 const APPLY_LUA = `${PRELUDE}
 local callKey, lockKey = KEYS[1], KEYS[2]
@@ -179,7 +181,7 @@ end
 local out = {1}
 for ri in pairs(touched) do
   touch(KEYS[2 + ri], ttl, now)
-  if done[ri] then out[#out + 1] = ri end
+  if done[ri] then out[#out + 1] = ri else out[#out + 1] = -ri end
 end
 return out
 `;
@@ -357,7 +359,11 @@ export class CallStore {
     if (code === -2) return { ok: false, why: 'moved' };
     return {
       ok: true,
-      completed: rest.map((i) => reqs[Number(i) - 1]).filter((t): t is string => t !== undefined),
+      completed: rest
+        .filter((i) => Number(i) > 0)
+        .map((i) => reqs[Number(i) - 1])
+        .filter((t): t is string => t !== undefined),
+      touched: rest.map((i) => reqs[Math.abs(Number(i)) - 1]).filter((t): t is string => t !== undefined),
     };
   }
 }

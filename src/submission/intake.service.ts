@@ -9,11 +9,12 @@ import { DedupeStore } from './dedupe.store';
 import { planContextOf, planSubmissions } from './submission.planner';
 
 /** Where a request stands after a pass of its job. */
+/** `wrote`: this pass handed pairs to calls (an intake or a re-drive). */
 export type RequestPassResult =
-  | { readonly kind: 'complete'; readonly record: RequestRecord }
-  | { readonly kind: 'failed'; readonly record: RequestRecord }
+  | { readonly kind: 'complete'; readonly record: RequestRecord; readonly wrote: boolean }
+  | { readonly kind: 'failed'; readonly record: RequestRecord; readonly wrote: boolean }
   /** Pairs are still carried by these calls; their jobs must exist. */
-  | { readonly kind: 'open'; readonly calls: readonly string[] }
+  | { readonly kind: 'open'; readonly calls: readonly string[]; readonly wrote: boolean }
   | { readonly kind: 'lock-lost' };
 
 function descriptor(p: RequestPair, i: number): PairDescriptor {
@@ -44,6 +45,7 @@ export class IntakeService {
 
   async pass(data: SubmissionJobData, fence: Fence): Promise<RequestPassResult> {
     let stored = await this.requests.load(data.trackingId);
+    const wrote = stored === undefined || stored.phase === 'finished' || stored.phase === 'redrive';
     if (stored === undefined) {
       if ((await this.intake(data, fence)) === 'lock-lost') return { kind: 'lock-lost' };
     } else if (stored.phase === 'finished' || stored.phase === 'redrive') {
@@ -53,12 +55,12 @@ export class IntakeService {
     stored = await this.requests.load(data.trackingId);
     if (stored === undefined) throw new Error(`request ${data.trackingId} vanished during its intake`);
     const open = [...new Set(stored.pairs.map((p) => p.call).filter((c): c is string => c !== undefined))];
-    if (open.length > 0) return { kind: 'open', calls: open };
+    if (open.length > 0) return { kind: 'open', calls: open, wrote };
     const record = await this.requests.record(data.trackingId);
     if (record === undefined) throw new Error(`request ${data.trackingId} vanished`);
     return record.pairs.some((p) => p.outcome === 'FAILED')
-      ? { kind: 'failed', record }
-      : { kind: 'complete', record };
+      ? { kind: 'failed', record, wrote }
+      : { kind: 'complete', record, wrote };
   }
 
   private meta(data: SubmissionJobData): RequestMeta {

@@ -6,6 +6,7 @@ import { IdentityNowModule, type IdnProviderSource } from '../identitynow/identi
 import { IdentityNowMetricsBridge } from '../ops/identitynow-metrics.bridge';
 import { WORKER_REDIS } from '../redis/redis.tokens';
 import { WorkerRedisModule } from '../redis/worker-redis.module';
+import { RequestEvents } from '../tracking/request-events';
 import { RequestStore } from '../tracking/request.store';
 import { CallProcessor } from './call.processor';
 import { CallQueue } from './call.queue';
@@ -48,6 +49,7 @@ export class SubmissionModule {
           useFactory: (redis: Redis, requests: RequestStore, config: AppConfig) =>
             new CallStore(redis, requests, config),
         },
+        RequestEvents,
         ReconcilerService,
         CallService,
         IntakeService,

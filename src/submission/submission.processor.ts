@@ -13,6 +13,7 @@ import { jobLogger, PINO_LOGGER, type PinoLogger } from '../ops/logger';
 import { MetricsService } from '../ops/metrics.service';
 import { ReadinessService } from '../ops/readiness.service';
 import { SUBMISSION_BACKOFF_TYPE, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
+import { RequestEvents } from '../tracking/request-events';
 import { RequestStore } from '../tracking/request.store';
 import { type RunningWorker, startWorker } from './bull-worker';
 import { CallQueue } from './call.queue';
@@ -46,6 +47,7 @@ export class SubmissionProcessor implements OnApplicationBootstrap, BeforeApplic
     @Inject(CallQueue) private readonly queues: CallQueue,
     @Inject(CallStore) private readonly calls: CallStore,
     @Inject(RequestStore) private readonly requests: RequestStore,
+    @Inject(RequestEvents) private readonly events: RequestEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @Inject(MetricsService) private readonly metrics: MetricsService,
@@ -82,6 +84,7 @@ export class SubmissionProcessor implements OnApplicationBootstrap, BeforeApplic
     const log = jobLogger(this.log, data);
     const fence = { lockKey: this.calls.lockKey(SUBMISSION_QUEUE, data.trackingId), token };
     const r = await this.intake.pass(data, fence);
+    if (r.kind !== 'lock-lost' && r.wrote) await this.events.changed([data.trackingId]);
     switch (r.kind) {
       case 'lock-lost':
         throw new Error(`request ${data.trackingId}: another worker took the job over`);
