@@ -28,6 +28,7 @@ export function loadClients(config: AppConfig): GatewayClient[] {
         requestsPerMinute: undefined,
         pairsPerMinute: undefined,
         webhook: undefined,
+        budgetWeight: 1,
       },
     ];
   }
@@ -58,6 +59,7 @@ export function loadClients(config: AppConfig): GatewayClient[] {
     requestsPerMinute: c.requestsPerMinute,
     pairsPerMinute: c.pairsPerMinute,
     webhook: c.webhook === undefined ? undefined : { url: c.webhook.url, secret: c.webhook.secret },
+    budgetWeight: c.budgetWeight ?? 1,
   }));
   const problems = duplicates(clients);
   if (problems.length > 0)

@@ -4,6 +4,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -82,6 +83,13 @@ export class ClientEntry {
   @Min(1)
   @Max(100_000_000)
   pairsPerMinute?: number;
+
+  /** This client's share of the IdentityNow budget when several wait (default 1). */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(1_000)
+  budgetWeight?: number;
 
   // Not @IsOptional: that would let `"webhook": null` through.
   @ValidateIf((o: ClientEntry) => o.webhook !== undefined)

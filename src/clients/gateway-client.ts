@@ -11,6 +11,8 @@ export interface GatewayClient {
   /** Identity-item pairs per minute, counted with the requests in one atomic step. */
   readonly pairsPerMinute: number | undefined;
   readonly webhook: ClientWebhook | undefined;
+  /** Share of the IdentityNow budget when several clients have pairs waiting (default 1). */
+  readonly budgetWeight: number;
 }
 
 /** Where `access_request.updated` deliveries go; the secret signs them (Standard Webhooks). */

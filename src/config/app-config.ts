@@ -23,6 +23,8 @@ export interface AppConfig {
     readonly rateLimitMax: number;
     readonly rateLimitWindowMs: number;
     readonly timeoutMs: number;
+    /** Identities one coalesced call carries (IdentityNow caps it at 10 when entitlements are in it). */
+    readonly maxIdentitiesPerCall: number;
   };
   readonly submission: {
     readonly attempts: number;
@@ -121,6 +123,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       rateLimitMax: env.IDN_RATE_LIMIT_MAX ?? 95,
       rateLimitWindowMs: env.IDN_RATE_LIMIT_WINDOW_MS ?? 10_000,
       timeoutMs: env.IDN_TIMEOUT_MS ?? 10_000,
+      maxIdentitiesPerCall: env.IDN_MAX_IDENTITIES_PER_CALL ?? 10,
     },
     submission: {
       attempts: env.SUBMIT_ATTEMPTS ?? 8,

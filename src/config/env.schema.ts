@@ -69,6 +69,7 @@ export class EnvironmentVariables extends SimulatorEnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000) IDN_RATE_LIMIT_MAX?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) IDN_RATE_LIMIT_WINDOW_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000) IDN_TIMEOUT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) IDN_MAX_IDENTITIES_PER_CALL?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) SUBMIT_ATTEMPTS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000) BACKOFF_BASE_MS?: number;

@@ -21,7 +21,7 @@ import type {
   IdnAccessRequestTracking,
   IdnRequestedItemStatus,
 } from './identitynow.types';
-import { RateLimiterService } from './rate-limiter.service';
+import { type AcquireResult, RateLimiterService } from './rate-limiter.service';
 import { TokenProvider } from './token.provider';
 
 export type IdnStatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network';
@@ -44,6 +44,8 @@ export interface IdnCallOptions {
   readonly signal?: AbortSignal;
   /** Runs after the budget and the token, right before the request leaves; throwing sends nothing. */
   readonly beforeSend?: () => Promise<void>;
+  /** A budget unit the caller already holds (a scheduler that fills a call at the moment of its grant). */
+  readonly grant?: AcquireResult;
 }
 
 function statusClass(status: number | undefined): IdnStatusClass {
@@ -138,6 +140,14 @@ export class IdentityNowClient implements OnApplicationShutdown {
     return parsed.filter((x): x is IdnRequestedItemStatus => typeof x === 'object' && x !== null);
   }
 
+  /** `POST /v3/access-requests/cancel`: only while IdentityNow still allows it (before approval completes). */
+  async cancelAccessRequest(
+    body: { readonly accountActivityId: string; readonly comment: string },
+    opts: IdnCallOptions = {},
+  ): Promise<void> {
+    await this.call('cancelAccessRequest', 'POST', '/v3/access-requests/cancel', JSON.stringify(body), opts);
+  }
+
   // Not onModuleDestroy: Nest runs it before the worker stops taking jobs, which would then fail
   // after writing their in-flight mark (an attempt and a reconciliation each).
   async onApplicationShutdown(): Promise<void> {
@@ -156,7 +166,10 @@ export class IdentityNowClient implements OnApplicationShutdown {
         // Token before budget: a token fetch between grant and send would make the call arrive later
         // than counted. The second getToken() is a cache hit unless the token expired meanwhile.
         await this.tokens.getToken();
-        const grant = await this.limiter.acquire(opts.signal, operation);
+        const grant =
+          attempt === 0 && opts.grant !== undefined
+            ? opts.grant
+            : await this.limiter.acquire(opts.signal, operation);
         let res: IdnHttpResponse | undefined;
         let problem: IdnError | undefined;
         let token: string;

@@ -1,6 +1,7 @@
 // Every upstream failure becomes one of these classes, here and only here: see docs/architecture.md,
 // "IdentityNow client and the global budget" (Outcomes).
-export type IdnOperation = 'createAccessRequest' | 'listAccessRequestStatus' | 'token';
+export type IdnOperation =
+  'createAccessRequest' | 'listAccessRequestStatus' | 'cancelAccessRequest' | 'token';
 
 const SIDE_EFFECT_FREE: ReadonlySet<IdnOperation> = new Set(['listAccessRequestStatus', 'token']);
 

@@ -36,6 +36,9 @@ if wait < 1 then wait = 1 end
 return {0, wait, 0}
 `;
 
+// KEYS[1] = call log, ARGV[1] = a grant that was never used: its slot goes back to the budget.
+const RELEASE_LUA = `return redis.call('ZREM', KEYS[1], ARGV[1])`;
+
 const COMPLETE_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -132,6 +135,7 @@ export class RateLimiterService {
   private readonly pauseScript: LuaScript<number>;
   private readonly pauseLeftScript: LuaScript<number>;
   private readonly usedScript: LuaScript<number>;
+  private readonly releaseScript: LuaScript<number>;
 
   constructor(config: AppConfig, redis: IdnRedis, options?: Partial<RateLimiterOptions>) {
     this.acquireScript = luaScript(redis, 'idnAcquire', ACQUIRE_LUA);
@@ -139,6 +143,7 @@ export class RateLimiterService {
     this.pauseScript = luaScript(redis, 'idnPause', PAUSE_LUA);
     this.pauseLeftScript = luaScript(redis, 'idnPauseLeft', PAUSE_LEFT_LUA);
     this.usedScript = luaScript(redis, 'idnUsed', USED_LUA);
+    this.releaseScript = luaScript(redis, 'idnRelease', RELEASE_LUA);
     const prefix = config.redis.prefix;
     this.windowKey = redisKey(prefix, 'idn', 'rl');
     this.pauseKey = redisKey(prefix, 'idn', 'paused-until');
@@ -207,6 +212,11 @@ export class RateLimiterService {
     } catch {
       return undefined;
     }
+  }
+
+  /** A grant taken for a call that then was not made (nothing left to send, lock lost). */
+  async release(grant: Pick<AcquireResult, 'id'>): Promise<void> {
+    await this.releaseScript([this.windowKey], [grant.id]).catch(() => undefined);
   }
 
   /** Pauses every process's calls for `ms`, never shortening a pause; returns the ms left. */

@@ -11,6 +11,7 @@ const STATS_INTERVAL_MS = 5_000;
 const OPERATION = {
   createAccessRequest: 'submit',
   listAccessRequestStatus: 'status',
+  cancelAccessRequest: 'cancel',
 } as const;
 
 /** The IdentityNow client's hooks into Prometheus, so src/identitynow/ stays free of metrics code. */

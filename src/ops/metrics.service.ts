@@ -13,7 +13,7 @@ export type PairOutcome = 'submitted' | 'duplicate' | 'failed';
 /** What one processing attempt of a job ended as. `retry` = this attempt failed and the job will run again. */
 export type JobOutcome = 'submitted' | 'partially_submitted' | 'duplicate' | 'failed' | 'retry';
 /** IdentityNow operations the client performs. */
-export type IdnOperation = 'token' | 'submit' | 'status';
+export type IdnOperation = 'token' | 'submit' | 'status' | 'cancel';
 export type TokenRefreshResult = 'ok' | 'error';
 /** The status read after an ambiguous failure: `found` = already submitted upstream, `not_found` = resubmit. */
 export type ReconciliationResult = 'found' | 'not_found' | 'error';
