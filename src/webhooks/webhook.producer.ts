@@ -39,6 +39,11 @@ export class WebhookNotifier implements OnApplicationShutdown {
     metrics.watchQueue(WEBHOOK_QUEUE, this.queue);
   }
 
+  /** Whether the client has a webhook (so a change is worth building a status body for). */
+  wants(clientId: string): boolean {
+    return this.clients.get(clientId)?.webhook !== undefined;
+  }
+
   /**
    * Queues one delivery of `body` to the client's webhook, if it has one. One delivery per
    * `version` (default `body.updatedAt`): notifying the same change again is a no-op.

@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { createSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
+import { LifecycleModule } from '../../src/lifecycle/lifecycle.module';
+import type { LifecycleSettings } from '../../src/lifecycle/lifecycle.settings';
 import { SubmissionModule } from '../../src/submission/submission.module';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import type { GatewayOptions } from '../../src/app.factory';
@@ -30,6 +32,9 @@ export const FAST_ENV: Record<string, string> = {
   IDN_TIMEOUT_MS: '2000',
   SHUTDOWN_GRACE_MS: '3000',
   RECONCILE_SETTLE_MS: '300',
+  // Lifecycle polling stays out of tests about submission (its status reads would meet their faults);
+  // the lifecycle tests set their own interval.
+  IDN_STATUS_POLL_MS: '3600000',
 };
 
 /** A private Redis, a simulator over loopback HTTP, and one gateway with API and worker (ROLE=all). */
@@ -83,8 +88,17 @@ export async function startWorkerGateway(
   sim: RunningSimulator,
   env: Record<string, string> = {},
   credentials: { clientId: string; clientSecret: string } = sim.credentials,
-  options: GatewayOptions = {},
+  options: GatewayOptions & { lifecycle?: Partial<LifecycleSettings> } = {},
 ): Promise<TestGateway> {
+  const connection = {
+    useValue: {
+      baseUrl: sim.url,
+      tokenUrl: `${sim.url}/oauth/token`,
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+    },
+  };
+  const { lifecycle, ...gatewayOptions } = options;
   return startGateway(
     {
       REDIS_URL: redis.url,
@@ -96,18 +110,10 @@ export async function startWorkerGateway(
       ...env,
     },
     {
-      ...options,
+      ...gatewayOptions,
       workerModules: [
-        SubmissionModule.forRoot({
-          connection: {
-            useValue: {
-              baseUrl: sim.url,
-              tokenUrl: `${sim.url}/oauth/token`,
-              clientId: credentials.clientId,
-              clientSecret: credentials.clientSecret,
-            },
-          },
-        }),
+        SubmissionModule.forRoot({ connection }),
+        LifecycleModule.forRoot({ connection, ...(lifecycle === undefined ? {} : { settings: lifecycle }) }),
       ],
     },
   );
