@@ -78,13 +78,11 @@ describe('lifecycle: following submitted pairs to their end in IdentityNow', () 
     await s.settled(id);
     await until(id, 'both seen', (r) => r.pairs.every((p) => p.identityNowState === 'EXECUTING'));
     s.sim.control.setItemState('REQUEST_COMPLETED', { identityId: 'life-u6', itemId: 'life-a' });
-    // Still open as a group while one of them is.
-    await waitUntil('a sweep after the change', async () => {
-      const r = await request(s.gw.server)
-        .get(`/v3/access-requests/${id}`)
-        .set('authorization', 'Bearer dev-secret');
-      return r.status === 200;
-    });
+    // Still open as a group while one of them is (checked after a sweep that read after the change).
+    await sweptAfterNow();
+    const open = await s.status(id);
+    expect(open.pairs.map((p) => p.identityNowState)).toEqual(['EXECUTING', 'EXECUTING']);
+    expect(open.closedAt).toBeUndefined();
     s.sim.control.setItemState('REJECTED', { identityId: 'life-u6', itemId: 'life-b' });
     const closed = await until(id, 'the request to close', (r) => r.closedAt !== undefined);
     // Ended differently: both show the failure, and both claims are released (asked again, the
