@@ -67,9 +67,9 @@ export class RequestCancelService {
     const notFound = new NotFoundError([`no access request ${trackingId} for client ${client.id}`]);
     if (!isTrackingId(trackingId)) throw notFound;
     try {
-      const stored = await this.loadOrTakeUp(client, trackingId, comment, notFound);
+      const { stored, takenOut } = await this.loadOrTakeUp(client, trackingId, comment, notFound);
       if (stored.meta.clientId !== client.id) throw notFound;
-      await this.cancelPairs(stored, comment);
+      if (!takenOut) await this.cancelPairs(stored, comment);
       // Handled now if it can be; a change it could not tell stays marked for the worker's sweep.
       await withRedisTimeout(this.events.changed([trackingId]), 4 * API_REDIS_TIMEOUT_MS).catch(
         () => undefined,
@@ -89,12 +89,13 @@ export class RequestCancelService {
     trackingId: string,
     comment: string,
     notFound: NotFoundError,
-  ): Promise<StoredRequest> {
+  ): Promise<{ stored: StoredRequest; takenOut: boolean }> {
     const stored = await withRedisTimeout(this.requests.load(trackingId));
-    if (stored !== undefined) return stored;
+    if (stored !== undefined) return { stored, takenOut: false };
     const job = await withRedisTimeout(this.producer.find(trackingId));
     if (job === undefined || job.data.clientId !== client.id) throw notFound;
-    if (await withRedisTimeout(this.producer.removeWaiting(trackingId))) {
+    const takenOut = await withRedisTimeout(this.producer.removeWaiting(trackingId));
+    if (takenOut) {
       const reason = `cancelled before it was sent to IdentityNow: ${comment}`;
       await withRedisTimeout(
         this.events.lifecycle.cancelQueued(
@@ -122,7 +123,7 @@ export class RequestCancelService {
     const end = Date.now() + INTAKE_WAIT_MS;
     for (;;) {
       const now = await withRedisTimeout(this.requests.load(trackingId));
-      if (now !== undefined) return now;
+      if (now !== undefined) return { stored: now, takenOut };
       if (Date.now() >= end) break;
       await sleep(100);
     }
