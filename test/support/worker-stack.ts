@@ -39,12 +39,23 @@ export const FAST_ENV: Record<string, string> = {
 
 /** A private Redis, a simulator over loopback HTTP, and one gateway with API and worker (ROLE=all). */
 export async function startWorkerStack(
-  opts: { env?: Record<string, string>; sim?: SimulatorOptions; redis?: PrivateRedis } = {},
+  opts: {
+    env?: Record<string, string>;
+    sim?: SimulatorOptions;
+    redis?: PrivateRedis;
+    lifecycle?: Partial<LifecycleSettings>;
+  } = {},
 ): Promise<WorkerStack> {
   const redis = opts.redis ?? (await startRedis());
   // reportExisting off: every creation is counted, so a pair sent twice shows up as 2.
   const sim = await createSimulator({ reportExisting: false, ...opts.sim });
-  const gw = await startWorkerGateway(redis, sim, opts.env);
+  const gw = await startWorkerGateway(
+    redis,
+    sim,
+    opts.env,
+    sim.credentials,
+    opts.lifecycle === undefined ? {} : { lifecycle: opts.lifecycle },
+  );
   const stack: WorkerStack = {
     redis,
     sim,
