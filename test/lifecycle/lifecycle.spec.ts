@@ -199,3 +199,39 @@ describe('lifecycle: following submitted pairs to their end in IdentityNow', () 
     ).toBe(401);
   });
 });
+
+describe('lifecycle: following ends after LIFECYCLE_MAX_DAYS', () => {
+  let s: WorkerStack;
+
+  beforeAll(async () => {
+    s = await startWorkerStack({
+      // 0.00003 days ≈ 2.6 s.
+      env: { IDN_STATUS_POLL_MS: '200', LIFECYCLE_MAX_DAYS: '0.00003' },
+      sim: { progression: { completeAfterMs: null, rejectRate: 0 } },
+    });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('closes a request still open in IdentityNow and stops following it', async () => {
+    const id = await s.post(role('max-u1', 'max-r1'));
+    await waitUntil(
+      'it to be seen',
+      async () => (await s.status(id)).pairs[0]?.identityNowState === 'EXECUTING',
+    );
+    await waitUntil('it to close', async () => (await s.status(id)).closedAt !== undefined);
+    const closed = await s.status(id);
+    expect(closed.pairs[0]?.identityNowState).toBe('EXECUTING');
+    // No longer followed: a later change in IdentityNow is not read.
+    s.sim.control.setItemState('REJECTED', { identityId: 'max-u1' });
+    const reads = s.sim.control.records({ operation: 'status' }).calls.length;
+    const other = await s.post(role('max-u2', 'max-r2'));
+    await waitUntil(
+      'a sweep for another request',
+      async () => (await s.status(other)).pairs[0]?.identityNowState === 'EXECUTING',
+    );
+    expect(s.sim.control.records({ operation: 'status' }).calls.length).toBeGreaterThan(reads);
+    expect(await s.status(id)).toEqual(closed);
+  });
+});
