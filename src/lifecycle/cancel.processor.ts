@@ -6,6 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DelayedError, type Job, Queue, RateLimitError, UnrecoverableError } from 'bullmq';
+import { withTimeout } from '../common/with-timeout';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ReadinessService } from '../ops/readiness.service';
@@ -74,6 +75,6 @@ export class CancelProcessor implements OnApplicationBootstrap, BeforeApplicatio
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.running?.stop();
-    await this.queue.close().catch(() => undefined);
+    await withTimeout(this.queue.close(), 2_000, () => undefined).catch(() => undefined);
   }
 }

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
+import { withTimeout } from '../common/with-timeout';
 import type { AppConfig } from '../config/app-config';
 import { CANCEL_BACKOFF_TYPE, CANCEL_JOB_NAME, CANCEL_QUEUE, type CancelJobData } from './cancel-job';
 
@@ -35,6 +36,11 @@ export class CancelProducer {
   }
 
   async close(): Promise<void> {
-    await this.queue.close().catch(() => undefined);
+    const closed = await withTimeout(
+      this.queue.close().then(() => true),
+      2_000,
+      () => false,
+    ).catch(() => false);
+    if (!closed) void this.queue.disconnect().catch(() => undefined);
   }
 }

@@ -90,7 +90,7 @@ export class LifecycleService {
         if (row !== undefined && targets.has(row.trackingId))
           rows.set(row.trackingId, [...(rows.get(row.trackingId) ?? []), row]);
       };
-      const oldest = Math.min(...since.values());
+      const oldest = [...since.values()].reduce((a, b) => Math.min(a, b), now);
       feed = await this.readFeed(read, (await this.store.watermark()) ?? oldest - overlapMs, keep);
       const ids = this.idsToRead(targets, rows, since, feed.complete, now);
       for (const r of await this.readByIds(read, ids, () => (idReads += 1))) keep(r);

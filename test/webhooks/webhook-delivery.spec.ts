@@ -300,7 +300,7 @@ describe('webhooks', () => {
         .set('authorization', basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD));
       expect(res.status).toBe(200);
       const queues = res.body.queues as { name: string; jobs: { id: string }[] }[];
-      expect(queues.map((q) => q.name).sort()).toEqual(['submissions', 'webhooks']);
+      expect(queues.map((q) => q.name).sort()).toEqual(['cancels', 'submissions', 'webhooks']);
       expect(queues.find((q) => q.name === 'webhooks')!.jobs.map((j) => j.id)).toContain(id);
     });
 
