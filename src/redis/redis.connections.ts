@@ -43,6 +43,13 @@ export function bullConnection(config: AppConfig): Record<string, unknown> {
   };
 }
 
+/** One connection that many BullMQ queues and manual workers share (each worker adds a blocking one). */
+export function createBullRedis(config: AppConfig): Redis {
+  const redis = new Redis({ ...bullConnection(config), connectionName: 'arg-queues' });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
 /** QUIT (lets pending replies arrive); if Redis is unreachable, drop the socket instead. */
 export async function closeRedis(redis: Redis): Promise<void> {
   try {

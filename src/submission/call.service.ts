@@ -11,6 +11,8 @@ import {
   IdnRetryableError,
 } from '../identitynow/identitynow.errors';
 import type { IdnAccessRequest } from '../identitynow/identitynow.types';
+import { type AcquireResult, RateLimiterService } from '../identitynow/rate-limiter.service';
+import { MetricsService } from '../ops/metrics.service';
 import type { PairResult } from '../tracking/request.store';
 import { callBodies, sentOutcome, unitPairs } from './call-body';
 import { type CallEvent, type CallRules, type CallState, readAllowedAt, transition } from './call-state';
@@ -44,6 +46,8 @@ export interface CallPassInput {
   readonly attemptsMade: number;
   readonly maxAttempts: number;
   readonly signal?: AbortSignal;
+  /** A budget unit the scheduler took for this call; given back if the pass sends nothing. */
+  grant?: AcquireResult | undefined;
 }
 
 /** How one pass over a call ended, in words the processor turns into BullMQ moves. */
@@ -77,6 +81,8 @@ export class CallService {
     @Inject(DedupeStore) private readonly dedupe: DedupeStore,
     @Inject(ReconcilerService) private readonly reconciler: ReconcilerService,
     @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
+    @Inject(RateLimiterService) private readonly limiter: RateLimiterService,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.rules = {
@@ -92,6 +98,8 @@ export class CallService {
     } catch (e) {
       if (e instanceof LockLost) return { kind: 'lock-lost' };
       throw e;
+    } finally {
+      if (input.grant !== undefined) await this.limiter.release(input.grant);
     }
   }
 
@@ -173,56 +181,55 @@ export class CallService {
     finalAttempt: boolean,
     changes: PassChanges,
   ): Promise<CallPassResult> {
-    const { fence, signal } = input;
-    let call = initial;
-    for (let round = 0; ; round++) {
+    const { fence } = input;
+    const done = (spawned: readonly string[] = []): CallPassResult => ({
+      kind: 'done',
+      ...changes.result(),
+      spawned,
+    });
+    let call: StoredCall | undefined = initial;
+    // Pairs may join an open call, or leave it (cancel), until it is sealed: each decision below is
+    // written only if the call still holds exactly the units it was made on, else it is made again.
+    for (let round = 0; round < 5; round++) {
+      if (call === undefined || !SENDABLE.includes(call.state)) return done();
+      const units = call.units.length;
       const live = await this.calls.live(call);
       const remaining = await this.dropLostClaims(call, fence, live, changes);
       if (remaining.length === 0) {
-        await this.step(call, fence, { kind: 'emptied' }, [], changes);
-        return { kind: 'done', ...changes.result(), spawned: [] };
-      }
-      const bodies = callBodies(call.id, call.ctx, remaining);
-      if (bodies.length > 1) {
-        const spawned = await this.split(
-          call,
-          fence,
-          remaining,
-          bodies.map((b) => b.fingerprints),
-          changes,
-        );
-        return { kind: 'done', ...changes.result(), spawned };
-      }
-      const sealed = await this.calls.apply({
-        callId: call.id,
-        fence,
-        from: ['pending', 'verified-absent'],
-        to: transition({ state: call.state }, { kind: 'seal' }, this.rules).next.state,
-        fields: { sentAt: Date.now(), endedAt: undefined },
-        pairs: remaining.map((u) => ({ t: u.t, fp: u.fp })),
-        strict: true,
-      });
-      if (!sealed.ok) {
-        if (sealed.why === 'lock-lost') throw new LockLost();
-        // A pair left the call (cancelled, moved) or the call moved on: look again.
-        const again = await this.calls.load(call.id);
-        if (again === undefined || !SENDABLE.includes(again.state) || round >= 3) {
-          return { kind: 'done', ...changes.result(), spawned: [] };
+        if (await this.stepIfUnchanged(call, fence, { kind: 'emptied' }, [], changes, units)) return done();
+      } else {
+        const bodies = callBodies(call.id, call.ctx, remaining);
+        if (bodies.length > 1) {
+          const parts = bodies.map((b) => remaining.filter((u) => b.fingerprints.includes(u.fp)));
+          const spawned = await this.split(call, fence, parts, changes, units);
+          if (spawned !== undefined) return done(spawned);
+        } else {
+          const sealed = await this.calls.apply({
+            call,
+            fence,
+            from: SENDABLE,
+            to: transition({ state: call.state }, { kind: 'seal' }, this.rules).next.state,
+            fields: { sentAt: Date.now(), endedAt: undefined },
+            pairs: remaining.map((u) => ({ t: u.t, fp: u.fp })),
+            strict: { units },
+          });
+          if (!sealed.ok && sealed.why === 'lock-lost') throw new LockLost();
+          if (sealed.ok) {
+            const body = bodies[0]?.body as AccessRequestBody;
+            return this.deliver(
+              { ...call, state: 'in-flight' },
+              input,
+              remaining,
+              body,
+              finalAttempt,
+              changes,
+            );
+          }
         }
-        call = again;
-        continue;
       }
-      call = { ...call, state: 'in-flight' };
-      return this.deliver(
-        call,
-        input,
-        remaining,
-        bodies[0]?.body as AccessRequestBody,
-        finalAttempt,
-        changes,
-        signal,
-      );
+      call = await this.calls.load(call.id);
     }
+    return done();
   }
 
   private async deliver(
@@ -232,17 +239,20 @@ export class CallService {
     body: AccessRequestBody,
     finalAttempt: boolean,
     changes: PassChanges,
-    signal: AbortSignal | undefined,
   ): Promise<CallPassResult> {
-    const { fence } = input;
+    const { fence, signal } = input;
+    this.metrics.pairsPerCall(units.length);
     let res;
     try {
       // A worker that lost its job (a stalled event loop) must not send what the new holder now owns.
       const beforeSend = async (): Promise<void> => {
         if (!(await this.calls.stampSend(call.id, fence))) throw new LockLost();
       };
+      const grant = input.grant;
+      input.grant = undefined;
       res = await this.client.createAccessRequest(body as IdnAccessRequest, {
         beforeSend,
+        ...(grant === undefined ? {} : { grant }),
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (err) {
@@ -254,17 +264,22 @@ export class CallService {
         return { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, reason, ...changes.result() };
       }
       if (e instanceof IdnPermanentError || e instanceof IdnAuthConfigError) {
-        const failed = units.map((u) => this.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
-        await this.step(
-          call,
-          fence,
-          { kind: 'rejected', pairs: units.length, splittable: false },
-          failed,
-          changes,
-          {
-            reason,
-          },
+        // Nothing was created. A 400/404 may be one bad pair's doing: halves go again, until it is alone.
+        const splittable = e instanceof IdnPermanentError && (e.status === 400 || e.status === 404);
+        const t = transition(
+          { state: 'in-flight' },
+          { kind: 'rejected', pairs: units.length, splittable },
+          this.rules,
         );
+        if (t.next.state === 'split') {
+          const mid = Math.ceil(units.length / 2);
+          const spawned = await this.split(call, fence, [units.slice(0, mid), units.slice(mid)], changes);
+          return { kind: 'done', ...changes.result(), spawned: spawned ?? [] };
+        }
+        const failed = units.map((u) => this.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
+        await this.step(call, fence, { kind: 'rejected', pairs: units.length, splittable }, failed, changes, {
+          reason,
+        });
         await this.dedupe.releaseEach(units.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
         return { kind: 'done', ...changes.result(), spawned: [] };
       }
@@ -310,40 +325,41 @@ export class CallService {
       else dropped.push(this.final(u, { outcome: 'FAILED', reason: SUPERSEDED }, 0));
     });
     if (dropped.length > 0) {
-      const r = await this.calls.apply({ callId: call.id, fence, from: SENDABLE, pairs: dropped });
+      const r = await this.calls.apply({ call, fence, from: SENDABLE, pairs: dropped });
       if (!r.ok && r.why === 'lock-lost') throw new LockLost();
       if (r.ok) changes.add(r);
     }
     return kept;
   }
 
-  /** What is left no longer fits one request: each part becomes a call of its own. */
+  /**
+   * Each part becomes a call of its own (ids `<call>.<k>`): what is left no longer fits one request,
+   * or IdentityNow refused the whole call. Undefined when the call changed meanwhile (`units`).
+   */
   private async split(
     call: StoredCall,
     fence: Fence,
-    units: readonly CallUnit[],
-    parts: readonly (readonly string[])[],
+    parts: readonly (readonly CallUnit[])[],
     changes: PassChanges,
-  ): Promise<string[]> {
-    const children = parts.map((fps, k) => ({
-      id: `${call.id}.${k}`,
-      ctx: call.ctx,
-      units: units.filter((u) => fps.includes(u.fp)),
-    }));
+    units?: number,
+  ): Promise<string[] | undefined> {
+    const children = parts.map((p, k) => ({ id: `${call.id}.${k}`, ctx: call.ctx, units: p }));
     const moves = children.flatMap((c) =>
       c.units.map((u): PairUpdate => ({ t: u.t, fp: u.fp, moveTo: c.id })),
     );
     const r = await this.calls.apply({
-      callId: call.id,
+      call,
       fence,
-      from: SENDABLE,
-      to: transition({ state: call.state }, { kind: 'split' }, this.rules).next.state,
+      from: [call.state],
+      to: 'split',
       fields: { children: JSON.stringify(children.map((c) => c.id)) },
       pairs: moves,
       newCalls: children,
+      ...(units === undefined ? {} : { strict: { units } }),
     });
     if (!r.ok && r.why === 'lock-lost') throw new LockLost();
-    if (r.ok) changes.add(r);
+    if (!r.ok) return undefined;
+    changes.add(r);
     return children.map((c) => c.id);
   }
 
@@ -391,7 +407,7 @@ export class CallService {
   ): Promise<StoredCall> {
     const t = transition({ state: call.state, endedAt: call.endedAt ?? 0 }, event, this.rules);
     const r = await this.calls.apply({
-      callId: call.id,
+      call,
       fence,
       from: [call.state],
       to: t.next.state,
@@ -410,6 +426,29 @@ export class CallService {
     }
     changes.add(r);
     return { ...call, state: t.next.state, endedAt: t.next.endedAt ?? call.endedAt };
+  }
+
+  /** A transition out of `pending` that is written only if no pair joined or left meanwhile. */
+  private async stepIfUnchanged(
+    call: StoredCall,
+    fence: Fence,
+    event: CallEvent,
+    pairs: readonly PairUpdate[],
+    changes: PassChanges,
+    units: number,
+  ): Promise<boolean> {
+    const t = transition({ state: call.state }, event, this.rules);
+    const r = await this.calls.apply({
+      call,
+      fence,
+      from: [call.state],
+      to: t.next.state,
+      pairs,
+      strict: { units },
+    });
+    if (!r.ok && r.why === 'lock-lost') throw new LockLost();
+    if (r.ok) changes.add(r);
+    return r.ok;
   }
 
   private final(u: CallUnit, result: PairResult, attempts: number): PairUpdate {
