@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { EnvironmentVariables } from './env.schema';
+import { type RedisConfig, redisConfigFrom, redisConfigProblems } from './redis-config';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -10,7 +11,7 @@ export interface AppConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly role: Role;
   readonly http: { readonly port: number; readonly bodyLimitBytes: number };
-  readonly redis: { readonly url: string; readonly prefix: string };
+  readonly redis: RedisConfig;
   readonly idn: {
     /** Unset means: start the embedded simulator and point the client at it. */
     readonly baseUrl: string | undefined;
@@ -91,6 +92,7 @@ function flatten(errors: readonly ValidationError[]): string[] {
 export function loadConfig(source: Readonly<Record<string, string | undefined>>): AppConfig {
   const env = plainToInstance(EnvironmentVariables, { ...source }, { exposeDefaultValues: false });
   const problems = flatten(validateSync(env, { forbidUnknownValues: false }));
+  problems.push(...redisConfigProblems(env));
 
   const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['env'];
   if (nodeEnv === 'production') {
@@ -113,10 +115,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     env: nodeEnv,
     role: (env.ROLE ?? 'all') as Role,
     http: { port: env.PORT ?? 3000, bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1_048_576 },
-    redis: {
-      url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      prefix: env.QUEUE_PREFIX ?? 'arg',
-    },
+    redis: redisConfigFrom(env),
     idn: {
       baseUrl,
       clientId: env.IDN_CLIENT_ID,

@@ -11,6 +11,7 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
+import { REDIS_ADDRESS_LIST } from './redis-config';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -42,6 +43,27 @@ export class EnvironmentVariables {
     message: 'QUEUE_PREFIX may only contain letters, digits, {}, _, . and - (no ":")',
   })
   QUEUE_PREFIX?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(REDIS_ADDRESS_LIST, {
+    message: 'REDIS_CLUSTER_NODES must be host:port[,host:port...] (rediss:// before each for TLS)',
+  })
+  REDIS_CLUSTER_NODES?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(REDIS_ADDRESS_LIST, {
+    message: 'REDIS_SENTINELS must be host:port[,host:port...] (rediss:// before each for TLS)',
+  })
+  REDIS_SENTINELS?: string;
+  @ValidateIf(
+    (o: EnvironmentVariables) => o.REDIS_SENTINELS !== undefined || o.REDIS_SENTINEL_MASTER !== undefined,
+  )
+  @Transform(emptyToUndefined)
+  @IsString({ message: 'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set' })
+  @MinLength(1)
+  REDIS_SENTINEL_MASTER?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) REDIS_PASSWORD?: string;
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(0) @Max(16) REDIS_MIN_REPLICAS_ACK?: number;
 
   @IsOptional() @Transform(emptyToUndefined) @IsUrl(URL_OPTS) IDN_BASE_URL?: string;
   @ValidateIf((o: EnvironmentVariables) => o.IDN_BASE_URL !== undefined)
