@@ -1,8 +1,8 @@
 import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import type { RedisClient } from '../redis/redis.connections';
 import { REDIS } from '../redis/redis.tokens';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
 import { TrackingModule } from '../tracking/tracking.module';
@@ -25,7 +25,7 @@ export class AdminModule {
         BullModule.registerQueueAsync({
           name: SUBMISSION_QUEUE,
           inject: [REDIS],
-          useFactory: (redis: Redis) => ({ connection: redis }),
+          useFactory: (redis: RedisClient) => ({ connection: redis }),
         }),
         ...queueDashboardModules(config),
       ],
@@ -35,7 +35,7 @@ export class AdminModule {
         {
           provide: SubmissionProgressStore,
           inject: [REDIS, APP_CONFIG],
-          useFactory: (redis: Redis, cfg: AppConfig) => new SubmissionProgressStore(redis, cfg),
+          useFactory: (redis: RedisClient, cfg: AppConfig) => new SubmissionProgressStore(redis, cfg),
         },
       ],
     };
