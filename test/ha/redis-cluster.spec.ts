@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGNING_SECRET, writeClientsFile } from '../support/clients';
+import {
+  assertAccounted,
+  assertRefusal,
+  backgroundLoad,
+  finalRecords,
+  grantMix,
+  grantOf,
+  Ledger,
+  startProcessSystem,
+  type ProcessSystem,
+} from '../support/fault-system';
+import { startGatewayProcess } from '../support/gateway-process';
+import { startRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster';
+import { waitUntil } from '../support/time';
+
+const APP = 'Bearer app-secret-0123';
+const LIMITED = 'Bearer limited-secret-0123';
+const QUOTA = 10;
+const BUDGET = 16;
+const WINDOW_MS = 2_000;
+const PREFIX = '{arg}';
+
+/**
+ * The gateway on a real 3-primary Redis Cluster (with a password): one API and two worker processes.
+ * Everything that must hold on one Redis holds here: dedupe, the per-client quota, the IdentityNow
+ * budget, and a worker killed mid-flight; every key lives in the slot of the `{arg}` hash tag.
+ */
+describe('Redis Cluster: 3 primaries, 1 API + 2 worker processes', () => {
+  let cluster: PrivateRedisCluster;
+  let sys: ProcessSystem;
+  const clientsFile = writeClientsFile([
+    { id: 'app', secret: 'app-secret-0123' },
+    { id: 'limited', secret: 'limited-secret-0123', requestsPerMinute: QUOTA },
+  ]);
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3, password: 'cluster-pass-0123' });
+    sys = await startProcessSystem(
+      { ...cluster.env, QUEUE_PREFIX: PREFIX },
+      {
+        apis: 1,
+        workers: 2,
+        apiEnv: { CLIENTS_FILE: clientsFile, TOKEN_SIGNING_SECRET: SIGNING_SECRET },
+        workerEnv: { IDN_RATE_LIMIT_MAX: String(BUDGET), IDN_RATE_LIMIT_WINDOW_MS: String(WINDOW_MS) },
+        // Above the budget: a single 429 would mean the budget leaked.
+        sim: { rateLimit: { max: 20, windowMs: WINDOW_MS } },
+      },
+    );
+  });
+  afterAll(async () => {
+    await sys.close();
+    await cluster.stop();
+  });
+
+  const api = (): string => sys.apis[0]?.url as string;
+
+  it('refuses to start when QUEUE_PREFIX has no hash tag', async () => {
+    await expect(startGatewayProcess({ ROLE: 'api', ...cluster.env, QUEUE_PREFIX: 'arg' })).rejects.toThrow(
+      /QUEUE_PREFIX must contain a hash tag such as \{arg\} on Redis Cluster/,
+    );
+  });
+
+  it('readiness reports the cluster', async () => {
+    const res = await fetch(`${api()}/health/ready`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { checks: Record<string, string> };
+    expect(body.checks.redis).toMatch(/^ok \(cluster: cluster_state ok, 3 primaries/);
+  });
+
+  it('dedupe: overlapping requests; each pair created once', async () => {
+    const people = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    const roles = ['a', 'b', 'c', 'd', 'e'];
+    const ledger = new Ledger();
+    await Promise.all(
+      Array.from({ length: 40 }, (_, k) =>
+        ledger.post(
+          api(),
+          grantOf(
+            [people[k % 5] as string, people[(k * 2 + 1) % 5] as string],
+            [roles[k % 5] as string, roles[(k * 3 + 1) % 5] as string],
+          ),
+          { auth: APP },
+        ),
+      ),
+    );
+    expect(ledger.unanswered).toEqual([]);
+    expect(ledger.statuses()).toEqual({ 202: 40 });
+    const records = await finalRecords(api(), ledger.accepted, 90_000, APP);
+    const accounting = assertAccounted(ledger.accepted, records, await sys.simHttp.records());
+    expect(accounting.submitted).toBeLessThanOrEqual(25);
+    expect(accounting.duplicate).toBeGreaterThan(0);
+  });
+
+  it('per-client quota: exactly requestsPerMinute accepted', async () => {
+    const ledger = new Ledger();
+    await Promise.all(
+      Array.from({ length: 24 }, (_, k) => ledger.post(api(), grantOf([`q${k}`], ['r']), { auth: LIMITED })),
+    );
+    expect(ledger.unanswered).toEqual([]);
+    expect(ledger.statuses()).toEqual({ 202: QUOTA, 429: 24 - QUOTA });
+    for (const s of ledger.sent.filter((x) => x.status === 429)) assertRefusal(s);
+    const records = await finalRecords(api(), ledger.accepted, 90_000, LIMITED);
+    assertAccounted(ledger.accepted, records, await sys.simHttp.records());
+  });
+
+  it('IdentityNow budget across both workers: zero 429s, no window over the budget', async () => {
+    const ledger = new Ledger();
+    await Promise.all(
+      Array.from({ length: 60 }, (_, k) => ledger.post(api(), grantOf([`b${k}`], ['r']), { auth: APP })),
+    );
+    expect(ledger.statuses()).toEqual({ 202: 60 });
+    const records = await finalRecords(api(), ledger.accepted, 90_000, APP);
+    const sim = await sys.simHttp.records();
+    assertAccounted(ledger.accepted, records, sim);
+    const calls = sim.calls.filter((c) => c.operation !== 'token' && c.operation !== 'control');
+    expect(calls.filter((c) => c.status === 429)).toEqual([]);
+    const times = calls.map((c) => Date.parse(c.time)).sort((a, b) => a - b);
+    let busiest = 0;
+    let j = 0;
+    for (let i = 0; i < times.length; i++) {
+      while ((times[j] as number) < (times[i] as number) - WINDOW_MS + 1) j++;
+      busiest = Math.max(busiest, i - j + 1);
+    }
+    expect(busiest).toBeLessThanOrEqual(BUDGET);
+    expect(busiest).toBe(BUDGET);
+  });
+
+  it('kill -9 of a worker with submissions in flight: every pair exactly once', async () => {
+    await sys.simHttp.reset();
+    await sys.simHttp.faults({ latency: { minMs: 1_500, maxMs: 1_500 } });
+    const inFlight = async (): Promise<number> =>
+      (await sys.simHttp.records('?operation=submit')).calls.filter((c) => c.durationMs === null).length;
+    const ledger = new Ledger();
+    const load = backgroundLoad(ledger, [api()], grantMix('ckill'), {
+      concurrency: 4,
+      max: 40,
+      auth: APP,
+    });
+    await waitUntil('submissions in flight', async () => (await inFlight()) >= 3);
+    const victim = sys.workers.shift();
+    expect(await victim?.stop('SIGKILL')).toBe('SIGKILL');
+    await sys.startWorker();
+    await load.done();
+    await sys.simHttp.faults({ latency: null });
+    expect(ledger.unanswered).toEqual([]);
+    expect(ledger.statuses()).toEqual({ 202: 40 });
+    const records = await finalRecords(api(), ledger.accepted, 90_000, APP);
+    const sim = await sys.simHttp.records();
+    assertAccounted(ledger.accepted, records, sim);
+    // The killed worker's jobs were taken over and their outcome read from IdentityNow first.
+    expect(sim.calls.filter((c) => c.operation === 'status').length).toBeGreaterThan(0);
+  });
+
+  it('every gateway key is on the primary that serves the {arg} slot', async () => {
+    const owner = await cluster.ownerOf(PREFIX);
+    for (const n of cluster.nodes) {
+      const keys = await cluster.dbsize(n.port);
+      if (n.port === owner) expect(keys).toBeGreaterThan(0);
+      else expect(keys, `keys on ${n.port}`).toBe(0);
+    }
+  });
+});
