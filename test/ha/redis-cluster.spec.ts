@@ -23,11 +23,12 @@ const WINDOW_MS = 2_000;
 const PREFIX = '{arg}';
 
 /**
- * The gateway on a real 3-primary Redis Cluster (with a password): one API and two worker processes.
- * Everything that must hold on one Redis holds here: dedupe, the per-client quota, the IdentityNow
- * budget, and a worker killed mid-flight; every key lives in the slot of the `{arg}` hash tag.
+ * The gateway on a real Redis Cluster of 3 primaries with a replica each (with a password): one API
+ * (REDIS_MIN_REPLICAS_ACK=1) and two worker processes. Everything that must hold on one Redis holds
+ * here: dedupe, the per-client quota, the IdentityNow budget, a worker killed mid-flight; every key
+ * lives in the slot of the `{arg}` hash tag, and WAIT asks the primary of that slot.
  */
-describe('Redis Cluster: 3 primaries, 1 API + 2 worker processes', () => {
+describe('Redis Cluster: 3 primaries + 3 replicas, 1 API + 2 worker processes', () => {
   let cluster: PrivateRedisCluster;
   let sys: ProcessSystem;
   const clientsFile = writeClientsFile([
@@ -36,13 +37,17 @@ describe('Redis Cluster: 3 primaries, 1 API + 2 worker processes', () => {
   ]);
 
   beforeAll(async () => {
-    cluster = await startRedisCluster({ masters: 3, password: 'cluster-pass-0123' });
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, password: 'cluster-pass-0123' });
     sys = await startProcessSystem(
       { ...cluster.env, QUEUE_PREFIX: PREFIX },
       {
         apis: 1,
         workers: 2,
-        apiEnv: { CLIENTS_FILE: clientsFile, TOKEN_SIGNING_SECRET: SIGNING_SECRET },
+        apiEnv: {
+          CLIENTS_FILE: clientsFile,
+          TOKEN_SIGNING_SECRET: SIGNING_SECRET,
+          REDIS_MIN_REPLICAS_ACK: '1',
+        },
         workerEnv: { IDN_RATE_LIMIT_MAX: String(BUDGET), IDN_RATE_LIMIT_WINDOW_MS: String(WINDOW_MS) },
         // Above the budget: a single 429 would mean the budget leaked.
         sim: { rateLimit: { max: 20, windowMs: WINDOW_MS } },
@@ -62,11 +67,12 @@ describe('Redis Cluster: 3 primaries, 1 API + 2 worker processes', () => {
     );
   });
 
-  it('readiness reports the cluster', async () => {
+  it("readiness reports the cluster and the replicas of the queue's primary", async () => {
     const res = await fetch(`${api()}/health/ready`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { checks: Record<string, string> };
     expect(body.checks.redis).toMatch(/^ok \(cluster: cluster_state ok, 3 primaries/);
+    expect(body.checks.redisReplicas).toBe('ok (1 replica in sync, REDIS_MIN_REPLICAS_ACK 1)');
   });
 
   it('dedupe: overlapping requests; each pair created once', async () => {
@@ -153,11 +159,31 @@ describe('Redis Cluster: 3 primaries, 1 API + 2 worker processes', () => {
     expect(sim.calls.filter((c) => c.operation === 'status').length).toBeGreaterThan(0);
   });
 
-  it('every gateway key is on the primary that serves the {arg} slot', async () => {
+  it('WAIT asks the primary of the {arg} slot: its replica stalled means 503, not 202', async () => {
     const owner = await cluster.ownerOf(PREFIX);
+    const [replica] = await cluster.replicasOf(owner);
+    const stalled = cluster.nodes.find((n) => n.port === replica)?.server;
+    const ledger = new Ledger();
+    stalled?.pause();
+    try {
+      await ledger.post(api(), grantOf(['wait-1'], ['r']), { auth: APP });
+    } finally {
+      stalled?.resume();
+    }
+    expect(ledger.statuses()).toEqual({ 503: 1 });
+    expect(JSON.stringify(ledger.sent[0]?.body)).toMatch(/may still have been queued/);
+    await waitUntil(
+      '202 again',
+      async () => (await ledger.post(api(), grantOf(['wait-2'], ['r']), { auth: APP }))?.status === 202,
+    );
+  });
+
+  it('every gateway key is on the primary that serves the {arg} slot (and its replica)', async () => {
+    const owner = await cluster.ownerOf(PREFIX);
+    const holders = [owner, ...(await cluster.replicasOf(owner))];
     for (const n of cluster.nodes) {
       const keys = await cluster.dbsize(n.port);
-      if (n.port === owner) expect(keys).toBeGreaterThan(0);
+      if (holders.includes(n.port)) expect(keys).toBeGreaterThan(0);
       else expect(keys, `keys on ${n.port}`).toBe(0);
     }
   });
