@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNING_SECRET, writeClientsFile } from '../support/clients';
 import {
+  accountable,
   assertAccounted,
   assertRefusal,
   backgroundLoad,
@@ -13,6 +14,7 @@ import {
 } from '../support/fault-system';
 import { startGatewayProcess } from '../support/gateway-process';
 import { startRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster';
+import { outageOf, settleOrLose, steadyLoad } from '../support/steady-load';
 import { waitUntil } from '../support/time';
 
 const APP = 'Bearer app-secret-0123';
@@ -176,6 +178,67 @@ describe('Redis Cluster: 3 primaries + 3 replicas, 1 API + 2 worker processes', 
       '202 again',
       async () => (await ledger.post(api(), grantOf(['wait-2'], ['r']), { auth: APP }))?.status === 202,
     );
+  });
+
+  it('kill -9 of the {arg} primary under steady load: 503s, promotion, recovery; no 202 lost', async () => {
+    const unacked = await sys.startApi({ REDIS_MIN_REPLICAS_ACK: '0' });
+    const owner = await cluster.ownerOf(PREFIX);
+    const [replica] = await cluster.replicasOf(owner);
+    const ledgers = { acked: new Ledger(), unacked: new Ledger() };
+    const loads = [
+      steadyLoad(ledgers.acked, api(), 'cf-a1', { auth: APP, timeoutMs: 5_000 }),
+      steadyLoad(ledgers.unacked, unacked.url, 'cf-a0', { auth: APP, timeoutMs: 5_000 }),
+    ];
+    const at = { fault: 0, promotedAfterMs: 0 };
+    try {
+      await waitUntil('load accepted', () => Object.values(ledgers).every((l) => l.accepted.length >= 10));
+      at.fault = Date.now();
+      await cluster.nodes.find((n) => n.port === owner)?.server.kill();
+      await waitUntil('replica promoted', async () =>
+        String(await cluster.command(replica ?? 0, 'ROLE')).startsWith('master'),
+      );
+      at.promotedAfterMs = Date.now() - at.fault;
+      // The orchestrator replaces the lost node; it rejoins as the new primary's replica.
+      await cluster.nodes.find((n) => n.port === owner)?.server.start();
+      const since = Date.now();
+      await waitUntil(
+        'both APIs answer 202 again',
+        () =>
+          Object.values(ledgers).every((l) => {
+            const recent = l.sent.filter((x) => (x.sentAt ?? 0) >= since);
+            return recent.length >= 20 && recent.slice(-20).every((x) => x.status === 202);
+          }),
+        45_000,
+      );
+    } finally {
+      await Promise.all(loads.map((l) => l.stop()));
+    }
+    const results = [];
+    for (const [name, ledger, url] of [
+      ['REDIS_MIN_REPLICAS_ACK=1', ledgers.acked, api()],
+      ['REDIS_MIN_REPLICAS_ACK=0', ledgers.unacked, unacked.url],
+    ] as const) {
+      expect(ledger.unanswered).toEqual([]);
+      for (const x of ledger.sent) expect([202, 503], JSON.stringify(x.body)).toContain(x.status);
+      const owed = await accountable(url, ledger, APP);
+      const { records, lost } = await settleOrLose(url, owed, 90_000, APP);
+      const outage = outageOf(ledger, at.fault);
+      results.push({ name, outage, lost: lost.length, owed, records });
+      console.log(
+        `[ha] cluster kill -9 of the {arg} primary (replica promoted after ${(at.promotedAfterMs / 1000).toFixed(1)} s), ${name}: ` +
+          `sent ${outage.sent} after the kill, refused ${outage.refused}, recovered after ${(outage.recoveredAfterMs / 1000).toFixed(1)} s, ` +
+          `slowest answer ${outage.slowestMs} ms, 202s lost ${lost.length}`,
+      );
+    }
+    const [acked] = results;
+    expect(acked?.outage.refused).toBeGreaterThan(0);
+    expect(acked?.outage.recoveredAfterMs).toBeLessThanOrEqual(30_000);
+    expect(acked?.lost).toBe(0);
+    // Exactly once, for the pairs of that API's requests.
+    const mine = new Set(acked?.owed.flatMap((x) => x.pairs));
+    const sim = await sys.simHttp.records();
+    const pairCounts = Object.fromEntries(Object.entries(sim.pairCounts).filter(([k]) => mine.has(k)));
+    assertAccounted(acked?.owed ?? [], acked?.records ?? new Map(), { ...sim, pairCounts });
   });
 
   it('every gateway key is on the primary that serves the {arg} slot (and its replica)', async () => {
