@@ -9,7 +9,6 @@ export type RedisClient = Redis | Cluster;
 type SentinelTopology = Extract<RedisTopology, { kind: 'sentinel' }>;
 type ClusterTopology = Extract<RedisTopology, { kind: 'cluster' }>;
 
-/** What one process shares across its connections to one topology, released at shutdown. */
 interface SharedConnections {
   watch: SentinelSwitchWatch | undefined;
   bullCluster: Cluster | undefined;

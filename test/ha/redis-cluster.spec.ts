@@ -75,6 +75,19 @@ describe('Redis Cluster: 3 primaries + 3 replicas, 1 API + 2 worker processes', 
     const body = (await res.json()) as { checks: Record<string, string> };
     expect(body.checks.redis).toMatch(/^ok \(cluster: cluster_state ok, 3 primaries/);
     expect(body.checks.redisReplicas).toBe('ok (1 replica in sync, REDIS_MIN_REPLICAS_ACK 1)');
+    // Scrape-time queue counts and the budget gauges read the cluster too.
+    const metrics = await (await fetch(`${api()}/metrics`)).text();
+    expect(metrics).toMatch(/^gateway_queue_jobs\{queue="submissions",state="waiting"\} \d+$/m);
+    expect(metrics).not.toMatch(/^gateway_queue_scrape_errors_total\{[^}]*\} [1-9]/m);
+  });
+
+  it('SIGTERM: an API and a worker process close their connections and exit 0', async () => {
+    const extraApi = await sys.startApi();
+    const extraWorker = await sys.startWorker();
+    sys.apis.splice(sys.apis.indexOf(extraApi), 1);
+    sys.workers.splice(sys.workers.indexOf(extraWorker), 1);
+    expect(await extraApi.stop('SIGTERM')).toBe(0);
+    expect(await extraWorker.stop('SIGTERM')).toBe(0);
   });
 
   it('dedupe: overlapping requests; each pair created once', async () => {

@@ -157,6 +157,15 @@ describe('Redis Sentinel: the primary fails under steady load', () => {
     expect(body.checks.redisReplicas).toBe('ok (2 replicas in sync, REDIS_MIN_REPLICAS_ACK 1)');
   });
 
+  it('SIGTERM: an API and a worker process close their connections and exit 0', async () => {
+    const extraApi = await sys.startApi();
+    const extraWorker = await sys.startWorker();
+    sys.apis.splice(sys.apis.indexOf(extraApi), 1);
+    sys.workers.splice(sys.workers.indexOf(extraWorker), 1);
+    expect(await extraApi.stop('SIGTERM')).toBe(0);
+    expect(await extraWorker.stop('SIGTERM')).toBe(0);
+  });
+
   it('kill -9 of the primary: 503s, never a hang, recovery within 30 s, every 202 submitted once', async () => {
     const run = await underLoad('kill', async (primary) => {
       await sentinel.server(primary).kill();
