@@ -68,6 +68,9 @@ function clusterOptions(
   const delay = patient ? 200 : 100;
   return {
     maxRedirections: patient ? 60 : 3,
+    // ioredis drops the promise of a connect() whose ready check finds cluster_state:fail (as during
+    // a failover): BullMQ awaits that promise to restore a blocking connection, and its worker stops.
+    enableReadyCheck: !patient,
     retryDelayOnFailover: delay,
     retryDelayOnClusterDown: delay,
     retryDelayOnTryAgain: delay,
