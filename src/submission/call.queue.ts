@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import {
@@ -10,7 +10,7 @@ import {
   callQueueName,
   SUBMISSION_QUEUE,
 } from '../queue/submission-job';
-import { closeRedis, createBullRedis } from '../redis/redis.connections';
+import { closeRedis, createBullRedis, type RedisClient } from '../redis/redis.connections';
 
 /**
  * The worker's side of the queues: one queue of calls per client, every call that carries pairs has a
@@ -20,7 +20,7 @@ import { closeRedis, createBullRedis } from '../redis/redis.connections';
 @Injectable()
 export class CallQueue implements OnApplicationShutdown {
   /** Shared by the call queues and the scheduler's manual workers. */
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly requests: Queue;
   private readonly calls = new Map<string, Queue<CallJobData>>();
 
@@ -89,6 +89,7 @@ export class CallQueue implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.calls.values(), this.requests].map((q) => q.close())).catch(() => undefined);
-    await closeRedis(this.connection);
+    // A Cluster is shared by every BullMQ user of the process and released with the others.
+    if (!(this.connection instanceof Cluster)) await closeRedis(this.connection);
   }
 }

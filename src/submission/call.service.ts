@@ -66,6 +66,9 @@ const SUPERSEDED =
   'not sent: a later request for the opposite type (REVOKE_ACCESS / GRANT_ACCESS) of the same access ended its claim';
 
 class LockLost extends Error {}
+class NotReplicated extends Error {
+  override readonly message = 'Redis replicas did not acknowledge the call before its send; nothing was sent';
+}
 
 /**
  * One pass over one call: continue from its state (call-state.ts), never by which operation threw.
@@ -247,6 +250,7 @@ export class CallService {
       // A worker that lost its job (a stalled event loop) must not send what the new holder now owns.
       const beforeSend = async (): Promise<void> => {
         if (!(await this.calls.stampSend(call.id, fence))) throw new LockLost();
+        if (!(await this.calls.replicated(call.id))) throw new NotReplicated();
       };
       const grant = input.grant;
       input.grant = undefined;
@@ -257,6 +261,12 @@ export class CallService {
       });
     } catch (err) {
       if (err instanceof LockLost) throw err;
+      if (err instanceof NotReplicated) {
+        const next = await this.step(call, fence, { kind: 'not-created' }, this.counted(units), changes, {
+          reason: err.message,
+        });
+        return this.retryOrGiveUp(next, fence, err.message, finalAttempt, 0, changes);
+      }
       const e = err instanceof IdnError ? err : undefined;
       const reason = reasonOf(err);
       if (e instanceof IdnRateLimitedError) {

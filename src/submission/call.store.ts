@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/app-config';
 import { callQueueName } from '../queue/submission-job';
 import { redisKey } from '../redis/redis.keys';
 import { luaScript, type LuaScript } from '../redis/redis-scripts';
+import { waitForReplicas } from '../redis/redis-replication';
 import type { PairDescriptor, PairResult, RequestMeta, RequestStore } from '../tracking/request.store';
 import type { CallState } from './call-state';
 
@@ -286,6 +287,8 @@ redis.call('HSET', KEYS[2], 'sentAt', ARGV[2])
 return 1
 `;
 
+const REPLICA_WAIT_MS = 500;
+
 function parseCall(id: string, h: Record<string, string>): StoredCall | undefined {
   if (h.state === undefined || h.ctx === undefined) return undefined;
   const units: CallUnit[] = [];
@@ -326,6 +329,7 @@ export class CallStore {
   private readonly applyScript: LuaScript<(number | string)[]>;
   private readonly stampScript: LuaScript<number>;
   private readonly maxIdentities: number;
+  private readonly minReplicas: number;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -334,6 +338,7 @@ export class CallStore {
   ) {
     this.prefix = config.redis.prefix;
     this.maxIdentities = config.idn.maxIdentitiesPerCall;
+    this.minReplicas = config.redis.minReplicasAck;
     this.queueKeys = new QueueKeys(this.prefix);
     this.handoffScript = luaScript(redis, 'argCallHandoff', HANDOFF_LUA);
     this.applyScript = luaScript(redis, 'argCallApply', APPLY_LUA);
@@ -383,6 +388,16 @@ export class CallStore {
    */
   async stampSend(callId: string, fence: Fence): Promise<boolean> {
     return (await this.stampScript([fence.lockKey, this.key(callId)], [fence.token, Date.now()])) === 1;
+  }
+
+  /**
+   * With REDIS_MIN_REPLICAS_ACK: whether the replicas have this connection's writes (claims, seal,
+   * stamp) before a send, so a failover cannot forget a call that reached IdentityNow.
+   */
+  async replicated(callId: string): Promise<boolean> {
+    if (this.minReplicas < 1) return true;
+    const acked = await waitForReplicas(this.redis, this.key(callId), this.minReplicas, REPLICA_WAIT_MS);
+    return acked >= this.minReplicas;
   }
 
   async load(callId: string): Promise<StoredCall | undefined> {
