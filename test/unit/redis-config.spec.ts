@@ -4,7 +4,7 @@ import { hashTagOf } from '../../src/config/redis-config';
 
 const problemsOf = (env: Record<string, string>): string => {
   try {
-    loadConfig(env);
+    loadConfig({ NODE_ENV: 'development', ...env });
   } catch (e) {
     if (e instanceof ConfigValidationError) return e.problems.join('\n');
     throw e;
@@ -14,7 +14,7 @@ const problemsOf = (env: Record<string, string>): string => {
 
 describe('Redis topology configuration', () => {
   it('defaults to one server at REDIS_URL, no replica acknowledgement', () => {
-    expect(loadConfig({}).redis).toEqual({
+    expect(loadConfig({ NODE_ENV: 'development' }).redis).toEqual({
       url: 'redis://127.0.0.1:6379',
       prefix: 'arg',
       topology: { kind: 'standalone' },
@@ -25,6 +25,7 @@ describe('Redis topology configuration', () => {
 
   it('REDIS_CLUSTER_NODES selects Cluster, with a hash-tag prefix', () => {
     const c = loadConfig({
+      NODE_ENV: 'development',
       REDIS_CLUSTER_NODES: 'r1.internal:7000, 10.0.0.2:7001,[::1]:7002,r4',
       QUEUE_PREFIX: '{arg}',
       REDIS_PASSWORD: 'pw',
@@ -46,8 +47,11 @@ describe('Redis topology configuration', () => {
       },
     });
     expect(
-      loadConfig({ REDIS_CLUSTER_NODES: 'rediss://a:6379,rediss://b:6379', QUEUE_PREFIX: 'x{t}' }).redis
-        .topology,
+      loadConfig({
+        NODE_ENV: 'development',
+        REDIS_CLUSTER_NODES: 'rediss://a:6379,rediss://b:6379',
+        QUEUE_PREFIX: 'x{t}',
+      }).redis.topology,
     ).toMatchObject({ kind: 'cluster', tls: true });
   });
 
@@ -70,7 +74,11 @@ describe('Redis topology configuration', () => {
 
   it('REDIS_SENTINELS + REDIS_SENTINEL_MASTER selects Sentinel; one without the other is refused', () => {
     expect(
-      loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26380,s3', REDIS_SENTINEL_MASTER: 'gw' }).redis.topology,
+      loadConfig({
+        NODE_ENV: 'development',
+        REDIS_SENTINELS: 's1:26379,s2:26380,s3',
+        REDIS_SENTINEL_MASTER: 'gw',
+      }).redis.topology,
     ).toEqual({
       kind: 'sentinel',
       masterName: 'gw',
