@@ -86,9 +86,7 @@ async function oneCallPerRequest() {
     const bearer = await token(sim);
     const budget = slidingWindow(BUDGET, WINDOW_MS);
     const started = Date.now();
-    let loneAt = started;
     for (const r of schedule()) {
-      if (r.client === 'lone') loneAt = Date.now();
       await budget();
       const res = await fetch(`${sim.url}/v3/access-requests`, {
         method: 'POST',
