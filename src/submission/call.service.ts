@@ -16,29 +16,10 @@ import { MetricsService } from '../ops/metrics.service';
 import type { PairResult } from '../tracking/request.store';
 import { callBodies, sentOutcome, unitPairs } from './call-body';
 import { type CallEvent, type CallRules, type CallState, readAllowedAt, transition } from './call-state';
+import { type Changes, CallSteps, LockLost, PassChanges } from './call-steps';
 import { CallStore, type CallUnit, type Fence, type PairUpdate, type StoredCall } from './call.store';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
-
-/** Requests whose pairs a pass changed (`touched`), and those left with no open pair (`completed`). */
-export interface Changes {
-  readonly completed: readonly string[];
-  readonly touched: readonly string[];
-}
-
-class PassChanges {
-  private readonly completed = new Set<string>();
-  private readonly touched = new Set<string>();
-
-  add(r: { readonly completed: readonly string[]; readonly touched: readonly string[] }): void {
-    r.completed.forEach((t) => this.completed.add(t));
-    r.touched.forEach((t) => this.touched.add(t));
-  }
-
-  result(): Changes {
-    return { completed: [...this.completed], touched: [...this.touched] };
-  }
-}
 
 export interface CallPassInput {
   readonly callId: string;
@@ -65,7 +46,6 @@ const ORPHAN_MARGIN_MS = 1_000;
 const SUPERSEDED =
   'not sent: a later request for the opposite type (REVOKE_ACCESS / GRANT_ACCESS) of the same access ended its claim';
 
-class LockLost extends Error {}
 class NotReplicated extends Error {
   override readonly message = 'Redis replicas did not acknowledge the call before its send; nothing was sent';
 }
@@ -78,6 +58,7 @@ class NotReplicated extends Error {
 export class CallService {
   private readonly logger = new Logger('CallService');
   readonly rules: CallRules;
+  private readonly steps: CallSteps;
 
   constructor(
     @Inject(CallStore) private readonly calls: CallStore,
@@ -92,6 +73,7 @@ export class CallService {
       settleMs: config.submission.reconcileSettleMs,
       orphanMs: config.idn.timeoutMs + ORPHAN_MARGIN_MS,
     };
+    this.steps = new CallSteps(calls, this.rules, this.logger);
   }
 
   async pass(input: CallPassInput): Promise<CallPassResult> {
@@ -113,7 +95,13 @@ export class CallService {
     if (call === undefined || FINAL.includes(call.state)) return changes.result();
     try {
       if (call.state === 'in-flight')
-        call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
+        call = await this.steps.step(
+          call,
+          fence,
+          { kind: 'orphaned', sentAt: call.sentAt ?? 0 },
+          [],
+          changes,
+        );
       await this.giveUp(call, fence, reason, changes);
     } catch (e) {
       if (!(e instanceof LockLost)) throw e;
@@ -133,7 +121,7 @@ export class CallService {
     if (call === undefined || FINAL.includes(call.state)) return done();
     if (call.state === 'in-flight') {
       // Its worker died or lost the job mid-call: the call may still arrive, so its outcome is unknown.
-      call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
+      call = await this.steps.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
     }
     if (call.state === 'unknown') {
       const allowedAt = readAllowedAt({ state: call.state, endedAt: call.endedAt ?? 0 }, this.rules);
@@ -154,24 +142,31 @@ export class CallService {
         // Rejected before it was read: nothing learnt, no attempt used.
         if (err instanceof IdnRateLimitedError)
           return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, reason, ...changes.result() };
-        call = await this.step(call, fence, { kind: 'read-failed' }, this.counted(live), changes, {
-          reason,
-        });
+        call = await this.steps.step(
+          call,
+          fence,
+          { kind: 'read-failed' },
+          this.steps.counted(live),
+          changes,
+          {
+            reason,
+          },
+        );
         return this.retryOrGiveUp(call, fence, reason, finalAttempt, 0, changes);
       }
       if (found !== undefined) {
         const results = live.map((u): PairUpdate => {
           const ids = found.accessRequestIds.get(u.identityId) ?? [];
-          return this.final(
+          return this.steps.final(
             u,
             { outcome: 'SUBMITTED', ...(ids.length > 0 ? { accessRequestIds: ids } : {}) },
             1,
           );
         });
-        await this.step(call, fence, { kind: 'read-found' }, results, changes);
+        await this.steps.step(call, fence, { kind: 'read-found' }, results, changes);
         return done();
       }
-      call = await this.step(call, fence, { kind: 'read-absent', readStartedAt }, [], changes);
+      call = await this.steps.step(call, fence, { kind: 'read-absent', readStartedAt }, [], changes);
       if (call.state === 'unknown') return { kind: 'delay', until: allowedAt, ...changes.result() };
     }
     if (!SENDABLE.includes(call.state)) return done();
@@ -199,12 +194,13 @@ export class CallService {
       const live = await this.calls.live(call);
       const remaining = await this.dropLostClaims(call, fence, live, changes);
       if (remaining.length === 0) {
-        if (await this.stepIfUnchanged(call, fence, { kind: 'emptied' }, [], changes, units)) return done();
+        if (await this.steps.stepIfUnchanged(call, fence, { kind: 'emptied' }, [], changes, units))
+          return done();
       } else {
         const bodies = callBodies(call.id, call.ctx, remaining);
         if (bodies.length > 1) {
           const parts = bodies.map((b) => remaining.filter((u) => b.fingerprints.includes(u.fp)));
-          const spawned = await this.split(call, fence, parts, changes, units);
+          const spawned = await this.steps.split(call, fence, parts, changes, units);
           if (spawned !== undefined) return done(spawned);
         } else {
           const sealed = await this.calls.apply({
@@ -262,15 +258,22 @@ export class CallService {
     } catch (err) {
       if (err instanceof LockLost) throw err;
       if (err instanceof NotReplicated) {
-        const next = await this.step(call, fence, { kind: 'not-created' }, this.counted(units), changes, {
-          reason: err.message,
-        });
+        const next = await this.steps.step(
+          call,
+          fence,
+          { kind: 'not-created' },
+          this.steps.counted(units),
+          changes,
+          {
+            reason: err.message,
+          },
+        );
         return this.retryOrGiveUp(next, fence, err.message, finalAttempt, 0, changes);
       }
       const e = err instanceof IdnError ? err : undefined;
       const reason = reasonOf(err);
       if (e instanceof IdnRateLimitedError) {
-        await this.step(call, fence, { kind: 'not-created' }, [], changes, { reason });
+        await this.steps.step(call, fence, { kind: 'not-created' }, [], changes, { reason });
         return { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, reason, ...changes.result() };
       }
       if (e instanceof IdnPermanentError || e instanceof IdnAuthConfigError) {
@@ -283,19 +286,31 @@ export class CallService {
         );
         if (t.next.state === 'split') {
           const mid = Math.ceil(units.length / 2);
-          const spawned = await this.split(call, fence, [units.slice(0, mid), units.slice(mid)], changes);
+          const spawned = await this.steps.split(
+            call,
+            fence,
+            [units.slice(0, mid), units.slice(mid)],
+            changes,
+          );
           return { kind: 'done', ...changes.result(), spawned: spawned ?? [] };
         }
-        const failed = units.map((u) => this.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
-        await this.step(call, fence, { kind: 'rejected', pairs: units.length, splittable }, failed, changes, {
-          reason,
-        });
+        const failed = units.map((u) => this.steps.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
+        await this.steps.step(
+          call,
+          fence,
+          { kind: 'rejected', pairs: units.length, splittable },
+          failed,
+          changes,
+          {
+            reason,
+          },
+        );
         await this.dedupe.releaseEach(units.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
         return { kind: 'done', ...changes.result(), spawned: [] };
       }
       const ambiguous = e instanceof IdnRetryableError ? e.ambiguous : true;
       const event: CallEvent = ambiguous ? { kind: 'ambiguous', at: Date.now() } : { kind: 'not-created' };
-      const next = await this.step(call, fence, event, this.counted(units), changes, { reason });
+      const next = await this.steps.step(call, fence, event, this.steps.counted(units), changes, { reason });
       return this.retryOrGiveUp(
         next,
         fence,
@@ -309,9 +324,9 @@ export class CallService {
     const results = units.map((u, i) => {
       const pair = pairs[i];
       const result: PairResult = pair === undefined ? { outcome: 'SUBMITTED' } : sentOutcome(res, pair);
-      return this.final(u, { ...result, call: call.id }, 1);
+      return this.steps.final(u, { ...result, call: call.id }, 1);
     });
-    await this.step(call, fence, { kind: 'created' }, results, changes);
+    await this.steps.step(call, fence, { kind: 'created' }, results, changes);
     return { kind: 'done', ...changes.result(), spawned: [] };
   }
 
@@ -331,8 +346,8 @@ export class CallService {
       const c = claims[i];
       if (c === undefined || c.kind === 'owned') kept.push(u);
       else if (c.kind === 'taken')
-        dropped.push(this.final(u, { outcome: 'DUPLICATE', duplicateOf: c.holder }, 0));
-      else dropped.push(this.final(u, { outcome: 'FAILED', reason: SUPERSEDED }, 0));
+        dropped.push(this.steps.final(u, { outcome: 'DUPLICATE', duplicateOf: c.holder }, 0));
+      else dropped.push(this.steps.final(u, { outcome: 'FAILED', reason: SUPERSEDED }, 0));
     });
     if (dropped.length > 0) {
       const r = await this.calls.apply({ call, fence, from: SENDABLE, pairs: dropped });
@@ -340,37 +355,6 @@ export class CallService {
       if (r.ok) changes.add(r);
     }
     return kept;
-  }
-
-  /**
-   * Each part becomes a call of its own (ids `<call>.<k>`): what is left no longer fits one request,
-   * or IdentityNow refused the whole call. Undefined when the call changed meanwhile (`units`).
-   */
-  private async split(
-    call: StoredCall,
-    fence: Fence,
-    parts: readonly (readonly CallUnit[])[],
-    changes: PassChanges,
-    units?: number,
-  ): Promise<string[] | undefined> {
-    const children = parts.map((p, k) => ({ id: `${call.id}.${k}`, ctx: call.ctx, units: p }));
-    const moves = children.flatMap((c) =>
-      c.units.map((u): PairUpdate => ({ t: u.t, fp: u.fp, moveTo: c.id })),
-    );
-    const r = await this.calls.apply({
-      call,
-      fence,
-      from: [call.state],
-      to: 'split',
-      fields: { children: JSON.stringify(children.map((c) => c.id)) },
-      pairs: moves,
-      newCalls: children,
-      ...(units === undefined ? {} : { strict: { units } }),
-    });
-    if (!r.ok && r.why === 'lock-lost') throw new LockLost();
-    if (!r.ok) return undefined;
-    changes.add(r);
-    return children.map((c) => c.id);
   }
 
   private async retryOrGiveUp(
@@ -396,78 +380,14 @@ export class CallService {
       ? `gave up; the last call's outcome is unknown, so the pair stays claimed: ${reason}`
       : `gave up: ${reason}`;
     const results = live.map((u) =>
-      this.final(
+      this.steps.final(
         u,
         { outcome: 'FAILED', reason: why, call: call.id, ...(unknown ? { unknown: true } : {}) },
         0,
       ),
     );
-    await this.step(call, fence, { kind: 'give-up' }, results, changes);
+    await this.steps.step(call, fence, { kind: 'give-up' }, results, changes);
     if (!unknown) await this.dedupe.releaseEach(live.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
-  }
-
-  /** Applies one state-machine transition with its pair updates; returns the call as it now is. */
-  private async step(
-    call: StoredCall,
-    fence: Fence,
-    event: CallEvent,
-    pairs: readonly PairUpdate[],
-    changes: PassChanges,
-    extra: { reason?: string } = {},
-  ): Promise<StoredCall> {
-    const t = transition({ state: call.state, endedAt: call.endedAt ?? 0 }, event, this.rules);
-    const r = await this.calls.apply({
-      call,
-      fence,
-      from: [call.state],
-      to: t.next.state,
-      fields: {
-        ...(t.next.endedAt !== undefined && t.next.state === 'unknown' ? { endedAt: t.next.endedAt } : {}),
-        ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-      },
-      pairs,
-    });
-    if (!r.ok) {
-      if (r.why === 'lock-lost') throw new LockLost();
-      this.logger.warn(
-        `call ${call.id}: ${event.kind} found state ${r.state ?? '?'} instead of ${call.state}`,
-      );
-      throw new LockLost();
-    }
-    changes.add(r);
-    return { ...call, state: t.next.state, endedAt: t.next.endedAt ?? call.endedAt };
-  }
-
-  /** A transition out of `pending` that is written only if no pair joined or left meanwhile. */
-  private async stepIfUnchanged(
-    call: StoredCall,
-    fence: Fence,
-    event: CallEvent,
-    pairs: readonly PairUpdate[],
-    changes: PassChanges,
-    units: number,
-  ): Promise<boolean> {
-    const t = transition({ state: call.state }, event, this.rules);
-    const r = await this.calls.apply({
-      call,
-      fence,
-      from: [call.state],
-      to: t.next.state,
-      pairs,
-      strict: { units },
-    });
-    if (!r.ok && r.why === 'lock-lost') throw new LockLost();
-    if (r.ok) changes.add(r);
-    return r.ok;
-  }
-
-  private final(u: CallUnit, result: PairResult, attempts: number): PairUpdate {
-    return { t: u.t, fp: u.fp, result, final: true, attempts };
-  }
-
-  /** The pass used an attempt for these pairs (they stay in the call). */
-  private counted(units: readonly CallUnit[]): PairUpdate[] {
-    return units.map((u) => ({ t: u.t, fp: u.fp, attempts: 1 }));
   }
 }
 
