@@ -7,7 +7,7 @@ export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
   test: {
     include: ['test/**/*.spec.ts', 'src/**/*.spec.ts'],
-    exclude: ['test/load/**', 'test/chaos/**', 'node_modules/**', 'dist/**'],
+    exclude: ['test/load/**', 'test/chaos/**', 'test/ha/**', 'node_modules/**', 'dist/**'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
+import type { RedisClient } from '../redis/redis.connections';
 import { REDIS } from '../redis/redis.tokens';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
 import { WEBHOOK_QUEUE } from '../webhooks/webhook-job';
@@ -28,7 +28,7 @@ export class AdminModule {
           BullModule.registerQueueAsync({
             name,
             inject: [REDIS],
-            useFactory: (redis: Redis) => ({ connection: redis }),
+            useFactory: (redis: RedisClient) => ({ connection: redis }),
           }),
         ),
         ...queueDashboardModules(config),

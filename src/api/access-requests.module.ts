@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.connections';
 import { REDIS } from '../redis/redis.tokens';
 import { AuthModule } from '../auth/auth.module';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
@@ -20,7 +20,7 @@ import { SubmissionProducer } from './submission.producer';
       name: SUBMISSION_QUEUE,
       inject: [REDIS],
       // The producer shares the fail-fast API connection, so a Redis outage answers 503 at once.
-      useFactory: (redis: Redis) => ({ connection: redis }),
+      useFactory: (redis: RedisClient) => ({ connection: redis }),
     }),
   ],
   controllers: [AccessRequestsController],

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import {
   IdempotencyInProgressError,
   IdempotencyMismatchError,
@@ -9,6 +8,7 @@ import {
 } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import type { RedisClient } from '../redis/redis.connections';
 import { REDIS } from '../redis/redis.tokens';
 import { redisKey } from '../redis/redis.keys';
 import { withRedisTimeout } from '../redis/redis-timeout';
@@ -45,7 +45,7 @@ export class IdempotencyService {
   private readonly prefix: string;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.prefix = config.redis.prefix;

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { AccessRequestBody } from '../access-request/access-request.types';
 import type { GatewayClient } from '../clients/gateway-client';
 import { ForbiddenError, QuotaExceededError, UnavailableError } from '../common/gateway.errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import type { RedisClient } from '../redis/redis.connections';
 import { REDIS } from '../redis/redis.tokens';
 import { redisKey } from '../redis/redis.keys';
 import { withRedisTimeout } from '../redis/redis-timeout';
@@ -75,7 +75,7 @@ export class QuotaService {
   private pending = new Map<string, Batch>();
   private scheduled = false;
 
-  constructor(@Inject(REDIS) redis: Redis, @Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(REDIS) redis: RedisClient, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
     this.consumeScript = luaScript(redis, 'quotaConsume', CONSUME);
   }

@@ -2,9 +2,12 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
 import { statusPath } from '../access-request/request-record';
 import { withTimeout } from '../common/with-timeout';
+import type { RedisClient } from '../redis/redis.connections';
+import { redisKey } from '../redis/redis.keys';
+import { replicationState, waitForReplicas } from '../redis/redis-replication';
 import { withRedisTimeout } from '../redis/redis-timeout';
 import { REDIS } from '../redis/redis.tokens';
 import { EnqueueUnconfirmedError, UnavailableError } from '../common/gateway.errors';
@@ -25,6 +28,10 @@ const LANDED_CHECK_INTERVAL_MS = 1_000;
 /** A 503 must come back within a second when Redis is away, never a hang. */
 const ENQUEUE_TIMEOUT_MS = 800;
 const RETRY_AFTER_SECONDS = 5;
+// WAIT blocks the shared API connection while it waits, so it is kept short: replicas that are in
+// sync acknowledge within milliseconds.
+const REPLICA_WAIT_MS = 300;
+const REPLICA_WAIT_BOUND_MS = 500;
 
 export interface QueuedJob {
   readonly data: SubmissionJobData;
@@ -35,15 +42,24 @@ export interface QueuedJob {
 /** The only code that adds jobs (and the only file of the HTTP edge that knows BullMQ). */
 @Injectable()
 export class SubmissionProducer {
+  /** A key in the queue's slot: WAIT and INFO must reach the primary that holds the queue. */
+  private readonly replicaAnchor: string;
+  /** Set when replicas last failed to acknowledge: then each enqueue first checks they are back. */
+  private replicasShort = false;
+
   constructor(
     @InjectQueue(SUBMISSION_QUEUE) private readonly queue: Queue<SubmissionJobData>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     // The queue is registered on this same connection (app.module.ts), so its state is the queue's.
-    @Inject(REDIS) private readonly redis: Redis,
-  ) {}
+    @Inject(REDIS) private readonly redis: RedisClient,
+  ) {
+    this.replicaAnchor = redisKey(config.redis.prefix, SUBMISSION_QUEUE);
+  }
 
   async enqueue(data: SubmissionJobData): Promise<void> {
     if (this.redis.status !== 'ready') throw this.unavailable();
+    const replicas = this.config.redis.minReplicasAck;
+    if (replicas > 0 && this.replicasShort) await this.refuseWithoutReplicas(replicas);
     const { attempts, backoffBaseMs, completedJobRetentionSeconds, failedJobRetentionSeconds } =
       this.config.submission;
     const added = this.queue.add(SUBMISSION_JOB_NAME, data, {
@@ -60,9 +76,20 @@ export class SubmissionProducer {
       (e: unknown): EnqueueOutcome => (e instanceof ReplyError ? 'refused' : 'unknown'),
     );
     const first = await withTimeout<EnqueueOutcome | 'timeout'>(outcome, ENQUEUE_TIMEOUT_MS, () => 'timeout');
-    if (first === 'added') return;
     if (first === 'refused') throw this.unavailable();
+    if (first === 'added' && (replicas === 0 || (await this.replicasAcknowledged(replicas)))) return;
     const path = statusPath(data.trackingId);
+    // Added but not acknowledged by enough replicas: on the primary only, which a failover would lose.
+    const settled =
+      first === 'added'
+        ? this.confirmedLater(data.trackingId)
+        : outcome.then((o) =>
+            o === 'refused'
+              ? false
+              : o === 'added' && replicas === 0
+                ? true
+                : this.confirmedLater(data.trackingId),
+          );
     throw new EnqueueUnconfirmedError(
       [
         `the request queue (Redis) did not confirm in time; the request may still have been queued as ${path} ` +
@@ -70,20 +97,54 @@ export class SubmissionProducer {
           'answer; without one, a retry is de-duplicated by the worker (its pairs then show DUPLICATE)',
       ],
       RETRY_AFTER_SECONDS,
-      outcome.then((o) => (o === 'unknown' ? this.landedLater(data.trackingId) : o === 'added')),
+      settled,
     );
   }
 
-  private async landedLater(trackingId: string): Promise<boolean> {
+  /** Whether the job is in the queue (and, with REDIS_MIN_REPLICAS_ACK, on enough replicas). */
+  private async confirmedLater(trackingId: string): Promise<boolean> {
+    const replicas = this.config.redis.minReplicasAck;
     for (let i = 0; i < LANDED_CHECKS; i++) {
       await sleep(LANDED_CHECK_INTERVAL_MS);
       try {
-        return (await withRedisTimeout(this.queue.getJob(trackingId))) !== undefined;
+        if ((await withRedisTimeout(this.queue.getJob(trackingId))) === undefined) return false;
+        if (replicas === 0 || (await this.replicasAcknowledged(replicas))) return true;
       } catch {
         // Redis still away: ask again.
       }
     }
     return false;
+  }
+
+  private async replicasAcknowledged(replicas: number): Promise<boolean> {
+    try {
+      const acked = await withRedisTimeout(
+        waitForReplicas(this.redis, this.replicaAnchor, replicas, REPLICA_WAIT_MS),
+        REPLICA_WAIT_BOUND_MS,
+      );
+      this.replicasShort = acked < replicas;
+    } catch {
+      this.replicasShort = true;
+    }
+    return !this.replicasShort;
+  }
+
+  /** Refuses before writing anything while fewer replicas stream from the primary than must acknowledge. */
+  private async refuseWithoutReplicas(replicas: number): Promise<void> {
+    let online: number;
+    try {
+      online = (await withRedisTimeout(replicationState(this.redis, this.replicaAnchor))).online;
+    } catch {
+      throw this.unavailable();
+    }
+    if (online >= replicas) return;
+    throw new UnavailableError(
+      [
+        `fewer Redis replicas are in sync (${online}) than must acknowledge each request (${replicas}); ` +
+          'nothing was accepted, retry after the indicated delay',
+      ],
+      RETRY_AFTER_SECONDS,
+    );
   }
 
   async find(trackingId: string): Promise<QueuedJob | undefined> {

@@ -107,6 +107,10 @@ export class ClientRegistry {
     return this.byId.get(id);
   }
 
+  all(): GatewayClient[] {
+    return [...this.byId.values()];
+  }
+
   /** Compares every hash in constant time: the time taken says nothing about a match. */
   findBySecret(secret: string): AuthenticatedSecret | undefined {
     const digest = sha256(secret);

@@ -4,6 +4,7 @@ import { validateSync } from 'class-validator';
 import { flattenValidationErrors } from './env-transforms';
 import { EnvironmentVariables } from './env.schema';
 import { type SimulatorConfig, simulatorConfigFrom } from './simulator-config';
+import { type RedisConfig, redisConfigFrom, redisConfigProblems } from './redis-config';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -13,7 +14,7 @@ export interface AppConfig {
   readonly env: 'development' | 'production';
   readonly role: Role;
   readonly http: { readonly port: number; readonly bodyLimitBytes: number };
-  readonly redis: { readonly url: string; readonly prefix: string };
+  readonly redis: RedisConfig;
   readonly idn: {
     /** Unset means: start the embedded simulator and point the client at it. */
     readonly baseUrl: string | undefined;
@@ -91,6 +92,7 @@ export class ConfigValidationError extends Error {
 export function loadConfig(source: Readonly<Record<string, string | undefined>>): AppConfig {
   const env = plainToInstance(EnvironmentVariables, { ...source }, { exposeDefaultValues: false });
   const problems = flattenValidationErrors(validateSync(env, { forbidUnknownValues: false }));
+  problems.push(...redisConfigProblems(env));
 
   // Unsafe defaults are opt-in: a plain `node dist/main.js` must never run the dev client or the simulator.
   const nodeEnv: AppConfig['env'] = env.NODE_ENV === 'development' ? 'development' : 'production';
@@ -119,10 +121,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     env: nodeEnv,
     role,
     http: { port: env.PORT ?? 3000, bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1_048_576 },
-    redis: {
-      url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      prefix: env.QUEUE_PREFIX ?? 'arg',
-    },
+    redis: redisConfigFrom(env),
     idn: {
       baseUrl,
       clientId: env.IDN_CLIENT_ID,

@@ -17,6 +17,7 @@ import {
 } from 'class-validator';
 import { emptyToUndefined, toInt, toOptionalInt } from './env-transforms';
 import { LOG_LEVELS, SimulatorEnvironmentVariables } from './simulator-config';
+import { REDIS_ADDRESS_LIST } from './redis-config';
 
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -55,6 +56,27 @@ export class EnvironmentVariables extends SimulatorEnvironmentVariables {
     message: 'QUEUE_PREFIX may only contain letters, digits, {}, _, . and - (no ":")',
   })
   QUEUE_PREFIX?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(REDIS_ADDRESS_LIST, {
+    message: 'REDIS_CLUSTER_NODES must be host:port[,host:port...] (rediss:// before each for TLS)',
+  })
+  REDIS_CLUSTER_NODES?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(REDIS_ADDRESS_LIST, {
+    message: 'REDIS_SENTINELS must be host:port[,host:port...] (rediss:// before each for TLS)',
+  })
+  REDIS_SENTINELS?: string;
+  @ValidateIf(
+    (o: EnvironmentVariables) => o.REDIS_SENTINELS !== undefined || o.REDIS_SENTINEL_MASTER !== undefined,
+  )
+  @Transform(emptyToUndefined)
+  @IsString({ message: 'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set' })
+  @MinLength(1)
+  REDIS_SENTINEL_MASTER?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(1) REDIS_PASSWORD?: string;
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(0) @Max(16) REDIS_MIN_REPLICAS_ACK?: number;
 
   @IsOptional() @Transform(emptyToUndefined) @IsUrl(URL_OPTS) IDN_BASE_URL?: string;
   @ValidateIf((o: EnvironmentVariables) => o.IDN_BASE_URL !== undefined)

@@ -64,6 +64,7 @@ export class MetricsService {
   private readonly reconciliations: Counter<'result'>;
   private readonly authFailures: Counter<'surface'>;
   private readonly authLockouts: Counter<'surface'>;
+  private readonly pairsPerCallHistogram: Histogram;
   private readonly webhookDeliveries: Counter<'client' | 'outcome'>;
 
   private readonly scraped: ScrapeCollectors;
@@ -180,6 +181,12 @@ export class MetricsService {
       labelNames: ['result'],
       registers,
     });
+    this.pairsPerCallHistogram = new Histogram({
+      name: `${p}identitynow_pairs_per_call`,
+      help: 'Identity-item pairs carried by each submission sent to IdentityNow (coalescing)',
+      buckets: [1, 2, 3, 5, 8, 10, 15, 20, 25, 50, 100],
+      registers,
+    });
     this.webhookDeliveries = new Counter({
       name: `${p}webhook_deliveries_total`,
       help: 'Webhook delivery attempts by outcome (delivered, retried, given_up) and receiving client',
@@ -250,6 +257,15 @@ export class MetricsService {
 
   budgetWaitedFor(ms: number): void {
     if (ms > 0) this.idnBudgetWait.inc(ms / 1000);
+  }
+
+  pairsPerCall(pairs: number): void {
+    this.pairsPerCallHistogram.observe(pairs);
+  }
+
+  /** Read at every scrape, with a timeout. */
+  setWaitingPairsProbe(probe: () => Promise<Record<string, number>>): void {
+    this.scraped.setWaitingPairsProbe(probe);
   }
 
   /** Read at every scrape, with a timeout. */

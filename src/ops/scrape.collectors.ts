@@ -27,6 +27,7 @@ const PROBE_TIMEOUT_MS = 1_000;
 export class ScrapeCollectors {
   private readonly queues = new Map<string, JobCountSource>();
   private budgetProbe: (() => Promise<RateLimitBudget>) | undefined;
+  private waitingProbe: (() => Promise<Record<string, number>>) | undefined;
 
   constructor(registry: Registry, prefix: string, budgetMax: number) {
     const registers = [registry];
@@ -67,6 +68,26 @@ export class ScrapeCollectors {
       },
     });
 
+    const waiting = (): (() => Promise<Record<string, number>>) | undefined => this.waitingProbe;
+    new Gauge({
+      name: `${prefix}pairs_waiting`,
+      help: 'Pairs waiting in calls not yet sent to IdentityNow, per client (the backlog fair share works on)',
+      labelNames: ['client'],
+      registers,
+      async collect() {
+        const read = waiting();
+        if (read === undefined) return;
+        this.reset();
+        try {
+          for (const [client, n] of Object.entries(await withTimeout(read(), PROBE_TIMEOUT_MS))) {
+            this.set({ client }, Math.max(0, n));
+          }
+        } catch {
+          // Unknown is better left empty than stale.
+        }
+      },
+    });
+
     const probe = (): (() => Promise<RateLimitBudget>) | undefined => this.budgetProbe;
     const max = new Gauge({
       name: `${prefix}identitynow_rate_limit_budget_max`,
@@ -99,5 +120,9 @@ export class ScrapeCollectors {
 
   setRateLimitBudgetProbe(probe: () => Promise<RateLimitBudget>): void {
     this.budgetProbe = probe;
+  }
+
+  setWaitingPairsProbe(probe: () => Promise<Record<string, number>>): void {
+    this.waitingProbe = probe;
   }
 }

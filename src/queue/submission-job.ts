@@ -25,7 +25,8 @@ export function isTrackingId(value: unknown): value is string {
   return typeof value === 'string' && TRACKING_ID.test(value);
 }
 
-export const CALL_QUEUE = 'calls';
+/** One queue of calls per client: BullMQ has no groups, so a queue per client is what fair share picks from. */
+export const callQueueName = (clientId: string): string => `calls.${clientId}`;
 export const CALL_JOB_NAME = 'call';
 /** Full jitter, but never sooner than the job's own minimum (a call of unknown outcome must settle). */
 export const CALL_BACKOFF_TYPE = 'settle-jitter';

@@ -7,9 +7,9 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { closeRedis, createApiRedis } from './redis.connections';
+import { closeRedis, createApiRedis, releaseRedisConnections, type RedisClient } from './redis.connections';
 import { REDIS } from './redis.tokens';
 
 const BOOT_WAIT_MS = 5_000;
@@ -18,7 +18,10 @@ const BOOT_WAIT_MS = 5_000;
 class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
 
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(REDIS) private readonly redis: RedisClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Give Redis a moment at boot; if it is not there, start anyway and report not-ready (503s). */
   async onModuleInit(): Promise<void> {
@@ -39,6 +42,7 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await closeRedis(this.redis);
+    await releaseRedisConnections(this.config);
   }
 }
 

@@ -1,12 +1,11 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module';
-import { closeRedis, createWorkerRedis } from './redis.connections';
+import { closeRedis, createWorkerRedis, type RedisClient } from './redis.connections';
 import { WORKER_REDIS } from './redis.tokens';
 
 @Injectable()
 class WorkerRedisLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(WORKER_REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(WORKER_REDIS) private readonly redis: RedisClient) {}
 
   /** Runs after the processor's beforeApplicationShutdown has drained the worker. */
   async onApplicationShutdown(): Promise<void> {

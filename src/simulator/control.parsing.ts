@@ -82,6 +82,12 @@ export function parseFaultSettings(input: unknown): Parsed<SimFaultSettings> {
   const seed = parseSeed(b.seed);
   if (typeof seed === 'string') return seed;
   if (seed !== undefined) settings.seed = seed;
+  if (b.unknownItems !== undefined) {
+    const ids = b.unknownItems;
+    if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string'))
+      return 'unknownItems must list item ids';
+    settings.unknownItems = ids;
+  }
   return settings;
 }
 

@@ -3,6 +3,7 @@ import { checkAccessRequest, checkCancelRequest } from './access-request.rules';
 import { errorResponse, userContextRequired } from './simulator.errors';
 import type { CallHandler } from './simulator.pipeline';
 import type { SimStore } from './simulator-store';
+import type { SimFaults } from './simulator-faults';
 import type { SimTokenStore } from './simulator-tokens';
 import { asRecord, firstString } from './request-values';
 import { parseIntParam, QueryError } from './status-query';
@@ -12,12 +13,13 @@ export interface IdentityNowRouteParts {
   readonly tokens: SimTokenStore;
   readonly store: SimStore;
   readonly reportExisting: boolean;
+  readonly faults: SimFaults;
 }
 
 /** The IdentityNow API the gateway calls: token, submit, status and cancel. */
 export function registerIdentityNowRoutes(
   app: FastifyInstance,
-  { handle, tokens, store, reportExisting }: IdentityNowRouteParts,
+  { handle, tokens, store, reportExisting, faults }: IdentityNowRouteParts,
 ): void {
   app.post('/oauth/token', (req, reply) =>
     handle(req, reply, 'token', ({ now, rec }) => {
@@ -65,6 +67,10 @@ export function registerIdentityNowRoutes(
       if (auth === null || auth.identityId === null) return userContextRequired();
       const result = checkAccessRequest(req.body, auth.identityId, now);
       if (!result.ok) return { status: 400, body: errorResponse(400, result.messages) };
+      const unknown = faults.unknownItemIn(req.body);
+      if (unknown !== undefined) {
+        return { status: 400, body: errorResponse(400, [`The access item ${unknown} does not exist`]) };
+      }
       const out = store.submit(
         result.request,
         {

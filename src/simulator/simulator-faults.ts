@@ -43,6 +43,7 @@ export class SimFaults {
   private errorRateOperations: readonly SimOperation[] = API_OPERATIONS;
   private statusLag: number | SimLatency = 0;
   private createsLate: SimCreatesLate | null = null;
+  private unknownItems: ReadonlySet<string> = new Set();
   private stormUntil = 0;
   private stormRetryAfterSeconds: number | null = null;
   private script: ScriptEntry[] = [];
@@ -62,6 +63,23 @@ export class SimFaults {
     if (settings.statusLagMs !== undefined) this.statusLag = settings.statusLagMs;
     if (settings.createsLate !== undefined) this.createsLate = settings.createsLate;
     if (settings.seed !== undefined) this.random.reseed(settings.seed);
+    if (settings.unknownItems !== undefined) this.unknownItems = new Set(settings.unknownItems);
+  }
+
+  /** The first item of a submit body IdentityNow would not know, if any. */
+  unknownItemIn(body: unknown): string | undefined {
+    if (this.unknownItems.size === 0) return undefined;
+    const b = (typeof body === 'object' && body !== null ? body : {}) as {
+      requestedItems?: { id?: unknown }[];
+      requestedForWithRequestedItems?: { requestedItems?: { id?: unknown }[] }[];
+    };
+    const items = [
+      ...(b.requestedItems ?? []),
+      ...(b.requestedForWithRequestedItems ?? []).flatMap((t) => t.requestedItems ?? []),
+    ];
+    return items
+      .map((i) => i.id)
+      .find((id): id is string => typeof id === 'string' && this.unknownItems.has(id));
   }
 
   /** Back to the settings the simulator was created with (the seed restarts); script and storm cleared. */
@@ -71,6 +89,7 @@ export class SimFaults {
     this.errorRateOperations = API_OPERATIONS;
     this.statusLag = 0;
     this.createsLate = null;
+    this.unknownItems = new Set();
     this.stormUntil = 0;
     this.stormRetryAfterSeconds = null;
     this.script = [];

@@ -146,6 +146,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<R
     tokens,
     store,
     reportExisting: options.reportExisting ?? true,
+    faults,
   });
   if (options.controlApi ?? true) registerControlRoutes(app, control);
 

@@ -56,6 +56,8 @@ export interface SimFaultSettings {
   readonly statusLagMs?: number | SimLatency;
   readonly createsLate?: SimCreatesLate | null;
   readonly seed?: number | null;
+  /** Item ids IdentityNow does not know: a submit naming any of them is refused whole with a 400. */
+  readonly unknownItems?: readonly string[];
 }
 
 export const SIM_FINAL_STATES = [

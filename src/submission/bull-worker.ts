@@ -8,9 +8,6 @@ import { fullJitterDelay } from './backoff';
 
 /** Then a job whose worker keeps dying is failed instead of looping forever. */
 const MAX_STALLED_COUNT = 3;
-// BullMQ honours queue.rateLimit() only with a limiter configured; this one never limits by itself
-// (the budget is the IdentityNow rate limiter's, which counts calls, not job starts).
-const NEVER_LIMITING = { max: 1_000_000_000, duration: 1_000 };
 const ABORTED_CLOSE_WAIT_MS = 2_000;
 
 /** A retry that must not come back sooner than `minDelayMs` (a call of unknown outcome must settle). */
@@ -32,7 +29,7 @@ export interface RunningWorker<D, R> {
 
 /**
  * A BullMQ worker with the project's settings: lock and stalled check from config, full-jitter
- * backoff (never below a RetryLaterError's minimum), manual rate limiting switched on, readiness.
+ * backoff (never below a RetryLaterError's minimum), readiness.
  * Not a `@Processor()`: its options come from the validated config, not from a decorator.
  */
 export function startWorker<D, R>(opts: {
@@ -56,7 +53,6 @@ export function startWorker<D, R>(opts: {
       lockDuration: lockDurationMs,
       stalledInterval: Math.max(1_000, Math.floor(lockDurationMs / 2)),
       maxStalledCount: MAX_STALLED_COUNT,
-      limiter: NEVER_LIMITING,
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string, err?: Error, job?: MinimalJob): number => {
           if (type !== opts.backoffType) return 0;

@@ -1,31 +1,46 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import {
   CALL_BACKOFF_TYPE,
   CALL_JOB_NAME,
-  CALL_QUEUE,
   type CallJobData,
+  callQueueName,
   SUBMISSION_QUEUE,
 } from '../queue/submission-job';
-import { bullConnection } from '../redis/redis.connections';
+import { closeRedis, createBullRedis, type RedisClient } from '../redis/redis.connections';
 
 /**
- * The worker's side of both queues: makes sure every call that carries pairs has a job, and wakes a
- * request's job (delayed while its pairs are in calls) once its last pair is final.
+ * The worker's side of the queues: one queue of calls per client, every call that carries pairs has a
+ * job there, and a request's job (delayed while its pairs are in calls) is woken once its last pair
+ * is final.
  */
 @Injectable()
 export class CallQueue implements OnApplicationShutdown {
-  readonly calls: Queue<CallJobData>;
+  /** Shared by the call queues and the scheduler's manual workers. */
+  readonly connection: RedisClient;
   readonly requests: Queue;
+  private readonly calls = new Map<string, Queue<CallJobData>>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    const connection = bullConnection(config);
-    const prefix = config.redis.prefix;
-    this.calls = new Queue<CallJobData>(CALL_QUEUE, { connection, prefix });
-    this.requests = new Queue(SUBMISSION_QUEUE, { connection, prefix });
-    for (const q of [this.calls, this.requests]) q.on('error', () => undefined);
+    this.connection = createBullRedis(config);
+    this.requests = new Queue(SUBMISSION_QUEUE, { connection: this.connection, prefix: config.redis.prefix });
+    this.requests.on('error', () => undefined);
+  }
+
+  queueFor(clientId: string): Queue<CallJobData> {
+    let q = this.calls.get(clientId);
+    if (q === undefined) {
+      q = new Queue<CallJobData>(callQueueName(clientId), {
+        connection: this.connection,
+        prefix: this.config.redis.prefix,
+      });
+      q.on('error', () => undefined);
+      this.calls.set(clientId, q);
+    }
+    return q;
   }
 
   private options(callId: string): Parameters<Queue<CallJobData>['add']>[2] {
@@ -41,15 +56,18 @@ export class CallQueue implements OnApplicationShutdown {
 
   /** New calls: BullMQ ignores an id it already has, so adding twice is harmless. */
   async add(jobs: readonly CallJobData[]): Promise<void> {
-    await Promise.all(jobs.map((d) => this.calls.add(CALL_JOB_NAME, d, this.options(d.callId))));
+    await Promise.all(
+      jobs.map((d) => this.queueFor(d.clientId).add(CALL_JOB_NAME, d, this.options(d.callId))),
+    );
   }
 
   /** Calls that carry pairs again after their job ended (a re-drive) get their job back. */
   async ensure(jobs: readonly CallJobData[]): Promise<void> {
     for (const d of jobs) {
-      const job = await this.calls.getJob(d.callId);
+      const queue = this.queueFor(d.clientId);
+      const job = await queue.getJob(d.callId);
       if (job === undefined) {
-        await this.calls.add(CALL_JOB_NAME, d, this.options(d.callId));
+        await queue.add(CALL_JOB_NAME, d, this.options(d.callId));
         continue;
       }
       const state = await job.getState();
@@ -70,6 +88,8 @@ export class CallQueue implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.calls.close(), this.requests.close()]).catch(() => undefined);
+    await Promise.all([...this.calls.values(), this.requests].map((q) => q.close())).catch(() => undefined);
+    // A Cluster is shared by every BullMQ user of the process and released with the others.
+    if (!(this.connection instanceof Cluster)) await closeRedis(this.connection);
   }
 }

@@ -11,32 +11,15 @@ import {
   IdnRetryableError,
 } from '../identitynow/identitynow.errors';
 import type { IdnAccessRequest } from '../identitynow/identitynow.types';
+import { type AcquireResult, RateLimiterService } from '../identitynow/rate-limiter.service';
+import { MetricsService } from '../ops/metrics.service';
 import type { PairResult } from '../tracking/request.store';
 import { callBodies, sentOutcome, unitPairs } from './call-body';
 import { type CallEvent, type CallRules, type CallState, readAllowedAt, transition } from './call-state';
+import { type Changes, CallSteps, LockLost, PassChanges } from './call-steps';
 import { CallStore, type CallUnit, type Fence, type PairUpdate, type StoredCall } from './call.store';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
-
-/** Requests whose pairs a pass changed (`touched`), and those left with no open pair (`completed`). */
-export interface Changes {
-  readonly completed: readonly string[];
-  readonly touched: readonly string[];
-}
-
-class PassChanges {
-  private readonly completed = new Set<string>();
-  private readonly touched = new Set<string>();
-
-  add(r: { readonly completed: readonly string[]; readonly touched: readonly string[] }): void {
-    r.completed.forEach((t) => this.completed.add(t));
-    r.touched.forEach((t) => this.touched.add(t));
-  }
-
-  result(): Changes {
-    return { completed: [...this.completed], touched: [...this.touched] };
-  }
-}
 
 export interface CallPassInput {
   readonly callId: string;
@@ -44,6 +27,8 @@ export interface CallPassInput {
   readonly attemptsMade: number;
   readonly maxAttempts: number;
   readonly signal?: AbortSignal;
+  /** A budget unit the scheduler took for this call; given back if the pass sends nothing. */
+  grant?: AcquireResult | undefined;
 }
 
 /** How one pass over a call ended, in words the processor turns into BullMQ moves. */
@@ -61,7 +46,9 @@ const ORPHAN_MARGIN_MS = 1_000;
 const SUPERSEDED =
   'not sent: a later request for the opposite type (REVOKE_ACCESS / GRANT_ACCESS) of the same access ended its claim';
 
-class LockLost extends Error {}
+class NotReplicated extends Error {
+  override readonly message = 'Redis replicas did not acknowledge the call before its send; nothing was sent';
+}
 
 /**
  * One pass over one call: continue from its state (call-state.ts), never by which operation threw.
@@ -71,18 +58,22 @@ class LockLost extends Error {}
 export class CallService {
   private readonly logger = new Logger('CallService');
   readonly rules: CallRules;
+  private readonly steps: CallSteps;
 
   constructor(
     @Inject(CallStore) private readonly calls: CallStore,
     @Inject(DedupeStore) private readonly dedupe: DedupeStore,
     @Inject(ReconcilerService) private readonly reconciler: ReconcilerService,
     @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
+    @Inject(RateLimiterService) private readonly limiter: RateLimiterService,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.rules = {
       settleMs: config.submission.reconcileSettleMs,
       orphanMs: config.idn.timeoutMs + ORPHAN_MARGIN_MS,
     };
+    this.steps = new CallSteps(calls, this.rules, this.logger);
   }
 
   async pass(input: CallPassInput): Promise<CallPassResult> {
@@ -92,6 +83,8 @@ export class CallService {
     } catch (e) {
       if (e instanceof LockLost) return { kind: 'lock-lost' };
       throw e;
+    } finally {
+      if (input.grant !== undefined) await this.limiter.release(input.grant);
     }
   }
 
@@ -102,7 +95,13 @@ export class CallService {
     if (call === undefined || FINAL.includes(call.state)) return changes.result();
     try {
       if (call.state === 'in-flight')
-        call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
+        call = await this.steps.step(
+          call,
+          fence,
+          { kind: 'orphaned', sentAt: call.sentAt ?? 0 },
+          [],
+          changes,
+        );
       await this.giveUp(call, fence, reason, changes);
     } catch (e) {
       if (!(e instanceof LockLost)) throw e;
@@ -122,7 +121,7 @@ export class CallService {
     if (call === undefined || FINAL.includes(call.state)) return done();
     if (call.state === 'in-flight') {
       // Its worker died or lost the job mid-call: the call may still arrive, so its outcome is unknown.
-      call = await this.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
+      call = await this.steps.step(call, fence, { kind: 'orphaned', sentAt: call.sentAt ?? 0 }, [], changes);
     }
     if (call.state === 'unknown') {
       const allowedAt = readAllowedAt({ state: call.state, endedAt: call.endedAt ?? 0 }, this.rules);
@@ -143,24 +142,31 @@ export class CallService {
         // Rejected before it was read: nothing learnt, no attempt used.
         if (err instanceof IdnRateLimitedError)
           return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, reason, ...changes.result() };
-        call = await this.step(call, fence, { kind: 'read-failed' }, this.counted(live), changes, {
-          reason,
-        });
+        call = await this.steps.step(
+          call,
+          fence,
+          { kind: 'read-failed' },
+          this.steps.counted(live),
+          changes,
+          {
+            reason,
+          },
+        );
         return this.retryOrGiveUp(call, fence, reason, finalAttempt, 0, changes);
       }
       if (found !== undefined) {
         const results = live.map((u): PairUpdate => {
           const ids = found.accessRequestIds.get(u.identityId) ?? [];
-          return this.final(
+          return this.steps.final(
             u,
             { outcome: 'SUBMITTED', ...(ids.length > 0 ? { accessRequestIds: ids } : {}) },
             1,
           );
         });
-        await this.step(call, fence, { kind: 'read-found' }, results, changes);
+        await this.steps.step(call, fence, { kind: 'read-found' }, results, changes);
         return done();
       }
-      call = await this.step(call, fence, { kind: 'read-absent', readStartedAt }, [], changes);
+      call = await this.steps.step(call, fence, { kind: 'read-absent', readStartedAt }, [], changes);
       if (call.state === 'unknown') return { kind: 'delay', until: allowedAt, ...changes.result() };
     }
     if (!SENDABLE.includes(call.state)) return done();
@@ -173,56 +179,56 @@ export class CallService {
     finalAttempt: boolean,
     changes: PassChanges,
   ): Promise<CallPassResult> {
-    const { fence, signal } = input;
-    let call = initial;
-    for (let round = 0; ; round++) {
+    const { fence } = input;
+    const done = (spawned: readonly string[] = []): CallPassResult => ({
+      kind: 'done',
+      ...changes.result(),
+      spawned,
+    });
+    let call: StoredCall | undefined = initial;
+    // Pairs may join an open call, or leave it (cancel), until it is sealed: each decision below is
+    // written only if the call still holds exactly the units it was made on, else it is made again.
+    for (let round = 0; round < 5; round++) {
+      if (call === undefined || !SENDABLE.includes(call.state)) return done();
+      const units = call.units.length;
       const live = await this.calls.live(call);
       const remaining = await this.dropLostClaims(call, fence, live, changes);
       if (remaining.length === 0) {
-        await this.step(call, fence, { kind: 'emptied' }, [], changes);
-        return { kind: 'done', ...changes.result(), spawned: [] };
-      }
-      const bodies = callBodies(call.id, call.ctx, remaining);
-      if (bodies.length > 1) {
-        const spawned = await this.split(
-          call,
-          fence,
-          remaining,
-          bodies.map((b) => b.fingerprints),
-          changes,
-        );
-        return { kind: 'done', ...changes.result(), spawned };
-      }
-      const sealed = await this.calls.apply({
-        callId: call.id,
-        fence,
-        from: ['pending', 'verified-absent'],
-        to: transition({ state: call.state }, { kind: 'seal' }, this.rules).next.state,
-        fields: { sentAt: Date.now(), endedAt: undefined },
-        pairs: remaining.map((u) => ({ t: u.t, fp: u.fp })),
-        strict: true,
-      });
-      if (!sealed.ok) {
-        if (sealed.why === 'lock-lost') throw new LockLost();
-        // A pair left the call (cancelled, moved) or the call moved on: look again.
-        const again = await this.calls.load(call.id);
-        if (again === undefined || !SENDABLE.includes(again.state) || round >= 3) {
-          return { kind: 'done', ...changes.result(), spawned: [] };
+        if (await this.steps.stepIfUnchanged(call, fence, { kind: 'emptied' }, [], changes, units))
+          return done();
+      } else {
+        const bodies = callBodies(call.id, call.ctx, remaining);
+        if (bodies.length > 1) {
+          const parts = bodies.map((b) => remaining.filter((u) => b.fingerprints.includes(u.fp)));
+          const spawned = await this.steps.split(call, fence, parts, changes, units);
+          if (spawned !== undefined) return done(spawned);
+        } else {
+          const sealed = await this.calls.apply({
+            call,
+            fence,
+            from: SENDABLE,
+            to: transition({ state: call.state }, { kind: 'seal' }, this.rules).next.state,
+            fields: { sentAt: Date.now(), endedAt: undefined },
+            pairs: remaining.map((u) => ({ t: u.t, fp: u.fp })),
+            strict: { units },
+          });
+          if (!sealed.ok && sealed.why === 'lock-lost') throw new LockLost();
+          if (sealed.ok) {
+            const body = bodies[0]?.body as AccessRequestBody;
+            return this.deliver(
+              { ...call, state: 'in-flight' },
+              input,
+              remaining,
+              body,
+              finalAttempt,
+              changes,
+            );
+          }
         }
-        call = again;
-        continue;
       }
-      call = { ...call, state: 'in-flight' };
-      return this.deliver(
-        call,
-        input,
-        remaining,
-        bodies[0]?.body as AccessRequestBody,
-        finalAttempt,
-        changes,
-        signal,
-      );
+      call = await this.calls.load(call.id);
     }
+    return done();
   }
 
   private async deliver(
@@ -232,33 +238,67 @@ export class CallService {
     body: AccessRequestBody,
     finalAttempt: boolean,
     changes: PassChanges,
-    signal: AbortSignal | undefined,
   ): Promise<CallPassResult> {
-    const { fence } = input;
+    const { fence, signal } = input;
+    this.metrics.pairsPerCall(units.length);
     let res;
     try {
       // A worker that lost its job (a stalled event loop) must not send what the new holder now owns.
       const beforeSend = async (): Promise<void> => {
         if (!(await this.calls.stampSend(call.id, fence))) throw new LockLost();
+        if (!(await this.calls.replicated(call.id))) throw new NotReplicated();
       };
+      const grant = input.grant;
+      input.grant = undefined;
       res = await this.client.createAccessRequest(body as IdnAccessRequest, {
         beforeSend,
+        ...(grant === undefined ? {} : { grant }),
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (err) {
       if (err instanceof LockLost) throw err;
+      if (err instanceof NotReplicated) {
+        const next = await this.steps.step(
+          call,
+          fence,
+          { kind: 'not-created' },
+          this.steps.counted(units),
+          changes,
+          {
+            reason: err.message,
+          },
+        );
+        return this.retryOrGiveUp(next, fence, err.message, finalAttempt, 0, changes);
+      }
       const e = err instanceof IdnError ? err : undefined;
       const reason = reasonOf(err);
       if (e instanceof IdnRateLimitedError) {
-        await this.step(call, fence, { kind: 'not-created' }, [], changes, { reason });
+        await this.steps.step(call, fence, { kind: 'not-created' }, [], changes, { reason });
         return { kind: 'rate-limited', retryAfterMs: e.retryAfterMs, reason, ...changes.result() };
       }
       if (e instanceof IdnPermanentError || e instanceof IdnAuthConfigError) {
-        const failed = units.map((u) => this.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
-        await this.step(
+        // Nothing was created. A 400/404 may be one bad pair's doing: halves go again, until it is alone.
+        const splittable = e instanceof IdnPermanentError && (e.status === 400 || e.status === 404);
+        const t = transition(
+          { state: 'in-flight' },
+          { kind: 'rejected', pairs: units.length, splittable },
+          this.rules,
+        );
+        if (t.next.state === 'split') {
+          const mid = Math.ceil(units.length / 2);
+          const spawned = await this.steps.split(
+            call,
+            fence,
+            [units.slice(0, mid), units.slice(mid)],
+            changes,
+          );
+          return { kind: 'done', ...changes.result(), spawned: spawned ?? [] };
+        }
+        const failed = units.map((u) => this.steps.final(u, { outcome: 'FAILED', reason, call: call.id }, 1));
+        await this.steps.step(
           call,
           fence,
-          { kind: 'rejected', pairs: units.length, splittable: false },
+          { kind: 'rejected', pairs: units.length, splittable },
           failed,
           changes,
           {
@@ -270,7 +310,7 @@ export class CallService {
       }
       const ambiguous = e instanceof IdnRetryableError ? e.ambiguous : true;
       const event: CallEvent = ambiguous ? { kind: 'ambiguous', at: Date.now() } : { kind: 'not-created' };
-      const next = await this.step(call, fence, event, this.counted(units), changes, { reason });
+      const next = await this.steps.step(call, fence, event, this.steps.counted(units), changes, { reason });
       return this.retryOrGiveUp(
         next,
         fence,
@@ -284,9 +324,9 @@ export class CallService {
     const results = units.map((u, i) => {
       const pair = pairs[i];
       const result: PairResult = pair === undefined ? { outcome: 'SUBMITTED' } : sentOutcome(res, pair);
-      return this.final(u, { ...result, call: call.id }, 1);
+      return this.steps.final(u, { ...result, call: call.id }, 1);
     });
-    await this.step(call, fence, { kind: 'created' }, results, changes);
+    await this.steps.step(call, fence, { kind: 'created' }, results, changes);
     return { kind: 'done', ...changes.result(), spawned: [] };
   }
 
@@ -306,45 +346,15 @@ export class CallService {
       const c = claims[i];
       if (c === undefined || c.kind === 'owned') kept.push(u);
       else if (c.kind === 'taken')
-        dropped.push(this.final(u, { outcome: 'DUPLICATE', duplicateOf: c.holder }, 0));
-      else dropped.push(this.final(u, { outcome: 'FAILED', reason: SUPERSEDED }, 0));
+        dropped.push(this.steps.final(u, { outcome: 'DUPLICATE', duplicateOf: c.holder }, 0));
+      else dropped.push(this.steps.final(u, { outcome: 'FAILED', reason: SUPERSEDED }, 0));
     });
     if (dropped.length > 0) {
-      const r = await this.calls.apply({ callId: call.id, fence, from: SENDABLE, pairs: dropped });
+      const r = await this.calls.apply({ call, fence, from: SENDABLE, pairs: dropped });
       if (!r.ok && r.why === 'lock-lost') throw new LockLost();
       if (r.ok) changes.add(r);
     }
     return kept;
-  }
-
-  /** What is left no longer fits one request: each part becomes a call of its own. */
-  private async split(
-    call: StoredCall,
-    fence: Fence,
-    units: readonly CallUnit[],
-    parts: readonly (readonly string[])[],
-    changes: PassChanges,
-  ): Promise<string[]> {
-    const children = parts.map((fps, k) => ({
-      id: `${call.id}.${k}`,
-      ctx: call.ctx,
-      units: units.filter((u) => fps.includes(u.fp)),
-    }));
-    const moves = children.flatMap((c) =>
-      c.units.map((u): PairUpdate => ({ t: u.t, fp: u.fp, moveTo: c.id })),
-    );
-    const r = await this.calls.apply({
-      callId: call.id,
-      fence,
-      from: SENDABLE,
-      to: transition({ state: call.state }, { kind: 'split' }, this.rules).next.state,
-      fields: { children: JSON.stringify(children.map((c) => c.id)) },
-      pairs: moves,
-      newCalls: children,
-    });
-    if (!r.ok && r.why === 'lock-lost') throw new LockLost();
-    if (r.ok) changes.add(r);
-    return children.map((c) => c.id);
   }
 
   private async retryOrGiveUp(
@@ -370,55 +380,14 @@ export class CallService {
       ? `gave up; the last call's outcome is unknown, so the pair stays claimed: ${reason}`
       : `gave up: ${reason}`;
     const results = live.map((u) =>
-      this.final(
+      this.steps.final(
         u,
         { outcome: 'FAILED', reason: why, call: call.id, ...(unknown ? { unknown: true } : {}) },
         0,
       ),
     );
-    await this.step(call, fence, { kind: 'give-up' }, results, changes);
+    await this.steps.step(call, fence, { kind: 'give-up' }, results, changes);
     if (!unknown) await this.dedupe.releaseEach(live.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
-  }
-
-  /** Applies one state-machine transition with its pair updates; returns the call as it now is. */
-  private async step(
-    call: StoredCall,
-    fence: Fence,
-    event: CallEvent,
-    pairs: readonly PairUpdate[],
-    changes: PassChanges,
-    extra: { reason?: string } = {},
-  ): Promise<StoredCall> {
-    const t = transition({ state: call.state, endedAt: call.endedAt ?? 0 }, event, this.rules);
-    const r = await this.calls.apply({
-      callId: call.id,
-      fence,
-      from: [call.state],
-      to: t.next.state,
-      fields: {
-        ...(t.next.endedAt !== undefined && t.next.state === 'unknown' ? { endedAt: t.next.endedAt } : {}),
-        ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
-      },
-      pairs,
-    });
-    if (!r.ok) {
-      if (r.why === 'lock-lost') throw new LockLost();
-      this.logger.warn(
-        `call ${call.id}: ${event.kind} found state ${r.state ?? '?'} instead of ${call.state}`,
-      );
-      throw new LockLost();
-    }
-    changes.add(r);
-    return { ...call, state: t.next.state, endedAt: t.next.endedAt ?? call.endedAt };
-  }
-
-  private final(u: CallUnit, result: PairResult, attempts: number): PairUpdate {
-    return { t: u.t, fp: u.fp, result, final: true, attempts };
-  }
-
-  /** The pass used an attempt for these pairs (they stay in the call). */
-  private counted(units: readonly CallUnit[]): PairUpdate[] {
-    return units.map((u) => ({ t: u.t, fp: u.fp, attempts: 1 }));
   }
 }
 

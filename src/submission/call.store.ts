@@ -7,10 +7,13 @@ import type {
   RequestType,
 } from '../access-request/access-request.types';
 import type { AppConfig } from '../config/app-config';
+import { callQueueName } from '../queue/submission-job';
 import { redisKey } from '../redis/redis.keys';
 import { luaScript, type LuaScript } from '../redis/redis-scripts';
+import { waitForReplicas } from '../redis/redis-replication';
 import type { PairDescriptor, PairResult, RequestMeta, RequestStore } from '../tracking/request.store';
 import type { CallState } from './call-state';
+import { APPLY_LUA, HANDOFF_LUA, STAMP_LUA } from './call.scripts';
 
 /** One pair as a call carries it: whose it is and the item exactly as it is sent for that identity. */
 export interface CallUnit {
@@ -34,6 +37,19 @@ export interface NewCall {
   readonly units: readonly CallUnit[];
 }
 
+/**
+ * A request's pairs of one identity that join a lane's open call together: pairs of several requests
+ * that share a lane (client, type, request metadata) are sent in one call, within the caps.
+ */
+export interface LaneUnit {
+  readonly lane: string;
+  readonly ctx: CallContext;
+  readonly identityId: string;
+  /** Entitlements a call of this lane may carry (25; a REVOKE one). */
+  readonly maxEntitlements: number;
+  readonly units: readonly CallUnit[];
+}
+
 export interface StoredCall {
   readonly id: string;
   readonly state: CallState;
@@ -44,6 +60,10 @@ export interface StoredCall {
   readonly endedAt: number | undefined;
   readonly reason: string | undefined;
   readonly children: readonly string[];
+  /** Still a lane's open call, which other requests' pairs may join until it is sealed. */
+  readonly open: boolean;
+  readonly identities: number;
+  readonly entitlements: number;
 }
 
 /** A pair change written with a transition, only while the pair is still carried by that call. */
@@ -67,145 +87,39 @@ export type ApplyResult =
   | { readonly ok: true; readonly completed: readonly string[]; readonly touched: readonly string[] }
   | { readonly ok: false; readonly why: 'lock-lost' | 'state' | 'moved'; readonly state?: string };
 
-// Shared by the scripts below: the job-lock fence and the write of one pair into its request.
-const PRELUDE = `
-local function fenced(lockKey, token)
-  return token == '' or redis.call('GET', lockKey) == token
-end
-local function touch(reqKey, ttl, now)
-  redis.call('HINCRBY', reqKey, 'v', 1)
-  redis.call('HSET', reqKey, 'updatedAt', now)
-  redis.call('EXPIRE', reqKey, ttl)
-end
-local function newCall(key, id, ctx, units, now, ttl)
-  if ctx ~= '{}' and redis.call('EXISTS', key) == 0 then
-    redis.call('HSET', key, 'state', 'pending', 'ctx', ctx, 'units', units, 'createdAt', now)
-    redis.call('EXPIRE', key, ttl)
-  end
-end
-`;
+/** Where one of a request's pairs goes at the hand-off. */
+export type Placement =
+  { readonly call: string } | { readonly lane: number } | { readonly newCall: number } | undefined;
 
-/**
- * KEYS: request, its job lock, then one key per new call. ARGV: token, ttl, now, meta, mode ('new' |
- * 'redrive'), nPairs, per pair [fp, descriptor ('' keep), result, callIndex (0 = final)], nCalls, per
- * call [id, ctx, units]. 'new' writes a request that does not exist yet (2 when it does); 'redrive'
- * takes back only pairs that are final and in no call. Returns 1, 2, or 0 when the lock is lost.
- */
-const HANDOFF_LUA = `${PRELUDE}
-local reqKey, lockKey = KEYS[1], KEYS[2]
-local token, ttl, now, meta, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
-if not fenced(lockKey, token) then return 0 end
-if mode == 'new' and redis.call('HEXISTS', reqKey, 'meta') == 1 then return 2 end
-local nPairs = tonumber(ARGV[6])
-local base = 6 + nPairs * 4
-local nCalls = tonumber(ARGV[base + 1])
-local callIds = {}
-for c = 1, nCalls do
-  local a = base + 1 + (c - 1) * 3
-  callIds[c] = ARGV[a + 1]
-  newCall(KEYS[2 + c], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], now, ttl)
-end
-if mode == 'new' then redis.call('HSET', reqKey, 'meta', meta, 'open', 0) end
-local open = 0
-for i = 1, nPairs do
-  local a = 6 + (i - 1) * 4
-  local fp, d, o, ci = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
-  if mode == 'new' or redis.call('HEXISTS', reqKey, 'c:' .. fp) == 0 then
-    if d ~= '' then redis.call('HSET', reqKey, 'd:' .. fp, d) end
-    redis.call('HSET', reqKey, 'o:' .. fp, o)
-    if ci > 0 then
-      redis.call('HSET', reqKey, 'c:' .. fp, callIds[ci])
-      open = open + 1
-    end
-  end
-end
-redis.call('HINCRBY', reqKey, 'open', open)
-redis.call('HSET', reqKey, 'phase', 'handed-off')
-touch(reqKey, ttl, now)
-return 1
-`;
-
-/**
- * A transition of one call and its pairs. KEYS: call, its job lock, the requests (nReq), the new calls.
- * ARGV: token, callId, ttl, now, fromStates (comma list, '' = any), newState ('' = keep), strict (1 =
- * every listed pair must still be in this call, else nothing is written), nReq, nFields, fields…,
- * nPairs, per pair [reqIndex, fp, result ('' keep), final, attemptsDelta, moveTo], nNew, per new call
- * [id, ctx, units]. Returns {1, touched request indexes (negative: still open)…}, {0} lock lost, {-1,
- * state}, {-2} moved.
- */
-const APPLY_LUA = `${PRELUDE}
-local callKey, lockKey = KEYS[1], KEYS[2]
-local token, callId, ttl, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local from, to, strict, nReq = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
-if not fenced(lockKey, token) then return {0} end
-local state = redis.call('HGET', callKey, 'state')
-if not state then return {-1, ''} end
-if from ~= '' and not string.find(',' .. from .. ',', ',' .. state .. ',', 1, true) then return {-1, state} end
-local nFields = tonumber(ARGV[9])
-local p0 = 9 + nFields * 2
-local nPairs = tonumber(ARGV[p0 + 1])
-local n0 = p0 + 1 + nPairs * 6
-if strict == '1' then
-  for i = 1, nPairs do
-    local a = p0 + 1 + (i - 1) * 6
-    if redis.call('HGET', KEYS[2 + tonumber(ARGV[a + 1])], 'c:' .. ARGV[a + 2]) ~= callId then return {-2} end
-  end
-end
-local nNew = tonumber(ARGV[n0 + 1])
-for c = 1, nNew do
-  local a = n0 + 1 + (c - 1) * 3
-  newCall(KEYS[2 + nReq + c], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], now, ttl)
-end
-if to ~= '' then redis.call('HSET', callKey, 'state', to) end
-for f = 1, nFields do
-  local k, v = ARGV[9 + f * 2 - 1], ARGV[9 + f * 2]
-  if v == '' then redis.call('HDEL', callKey, k) else redis.call('HSET', callKey, k, v) end
-end
-redis.call('EXPIRE', callKey, ttl)
-local touched, done = {}, {}
-for i = 1, nPairs do
-  local a = p0 + 1 + (i - 1) * 6
-  local ri, fp, o, final, delta, moveTo = tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5]), ARGV[a + 6]
-  local reqKey = KEYS[2 + ri]
-  if redis.call('HGET', reqKey, 'c:' .. fp) == callId then
-    if o ~= '' then redis.call('HSET', reqKey, 'o:' .. fp, o) end
-    if delta ~= 0 then redis.call('HINCRBY', reqKey, 'a:' .. fp, delta) end
-    if moveTo ~= '' then redis.call('HSET', reqKey, 'c:' .. fp, moveTo) end
-    if final == '1' then
-      redis.call('HDEL', reqKey, 'c:' .. fp)
-      if redis.call('HINCRBY', reqKey, 'open', -1) <= 0 then done[ri] = true end
-    end
-    touched[ri] = true
-  end
-end
-local out = {1}
-for ri in pairs(touched) do
-  touch(KEYS[2 + ri], ttl, now)
-  if done[ri] then out[#out + 1] = ri else out[#out + 1] = -ri end
-end
-return out
-`;
-
-const STAMP_LUA = `${PRELUDE}
-if not fenced(KEYS[1], ARGV[1]) or redis.call('HGET', KEYS[2], 'state') ~= 'in-flight' then return 0 end
-redis.call('HSET', KEYS[2], 'sentAt', ARGV[2])
-return 1
-`;
+const REPLICA_WAIT_MS = 500;
 
 function parseCall(id: string, h: Record<string, string>): StoredCall | undefined {
   if (h.state === undefined || h.ctx === undefined) return undefined;
+  const units: CallUnit[] = [];
+  for (let k = 1; k <= Number(h.nu ?? 0); k++) {
+    const u = h[`u:${k}`];
+    if (u !== undefined) units.push(JSON.parse(u) as CallUnit);
+  }
   return {
     id,
     state: h.state as CallState,
     ctx: JSON.parse(h.ctx) as CallContext,
-    units: JSON.parse(h.units ?? '[]') as CallUnit[],
+    units,
     createdAt: h.createdAt ?? new Date(0).toISOString(),
     sentAt: h.sentAt === undefined ? undefined : Number(h.sentAt),
     endedAt: h.endedAt === undefined ? undefined : Number(h.endedAt),
     reason: h.reason,
     children: JSON.parse(h.children ?? '[]') as string[],
+    open: h.lane !== undefined && h.sealed === undefined && h.state === 'pending',
+    identities: Number(h.ni ?? 0),
+    entitlements: Number(h.ne ?? 0),
   };
 }
+
+const unitArgs = (units: readonly CallUnit[]): (string | number)[] => [
+  units.length,
+  ...units.map((u) => JSON.stringify(u)),
+];
 
 /**
  * Calls (IdentityNow submissions) and the hand-off of pairs into them. Every write is one script that
@@ -215,9 +129,11 @@ function parseCall(id: string, h: Record<string, string>): StoredCall | undefine
 export class CallStore {
   private readonly prefix: string;
   private readonly queueKeys: QueueKeys;
-  private readonly handoffScript: LuaScript<number>;
+  private readonly handoffScript: LuaScript<(number | string)[]>;
   private readonly applyScript: LuaScript<(number | string)[]>;
   private readonly stampScript: LuaScript<number>;
+  private readonly maxIdentities: number;
+  private readonly minReplicas: number;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -225,6 +141,8 @@ export class CallStore {
     config: AppConfig,
   ) {
     this.prefix = config.redis.prefix;
+    this.maxIdentities = config.idn.maxIdentitiesPerCall;
+    this.minReplicas = config.redis.minReplicasAck;
     this.queueKeys = new QueueKeys(this.prefix);
     this.handoffScript = luaScript(redis, 'argCallHandoff', HANDOFF_LUA);
     this.applyScript = luaScript(redis, 'argCallApply', APPLY_LUA);
@@ -235,9 +153,37 @@ export class CallStore {
     return redisKey(this.prefix, 'call', callId);
   }
 
+  laneKey(lane: string): string {
+    return redisKey(this.prefix, 'lane', lane);
+  }
+
+  /** Pairs waiting in calls that were never sealed, per client (a gauge for ops). */
+  waitingKey(clientId: string): string {
+    return redisKey(this.prefix, 'waiting', clientId);
+  }
+
+  /** Bumped by every hand-off: an idle scheduler looks at the queues again when it moves. */
+  get ticketKey(): string {
+    return redisKey(this.prefix, 'calls', 'ticket');
+  }
+
+  /** Every client that ever had calls: a scheduler also serves clients its own clients file lacks. */
+  get clientsKey(): string {
+    return redisKey(this.prefix, 'calls', 'clients');
+  }
+
+  /** Pairs handed to lanes per second, the demand that decides whether calls wait to fill up. */
+  demandKey(second: number): string {
+    return redisKey(this.prefix, 'demand', String(second));
+  }
+
   /** The BullMQ lock of a job, which fences every write of the job's holder. */
   lockKey(queue: string, jobId: string): string {
     return `${this.queueKeys.toKey(queue, jobId)}:lock`;
+  }
+
+  callLockKey(clientId: string, callId: string): string {
+    return this.lockKey(callQueueName(clientId), callId);
   }
 
   /**
@@ -246,6 +192,16 @@ export class CallStore {
    */
   async stampSend(callId: string, fence: Fence): Promise<boolean> {
     return (await this.stampScript([fence.lockKey, this.key(callId)], [fence.token, Date.now()])) === 1;
+  }
+
+  /**
+   * With REDIS_MIN_REPLICAS_ACK: whether the replicas have this connection's writes (claims, seal,
+   * stamp) before a send, so a failover cannot forget a call that reached IdentityNow.
+   */
+  async replicated(callId: string): Promise<boolean> {
+    if (this.minReplicas < 1) return true;
+    const acked = await waitForReplicas(this.redis, this.key(callId), this.minReplicas, REPLICA_WAIT_MS);
+    return acked >= this.minReplicas;
   }
 
   async load(callId: string): Promise<StoredCall | undefined> {
@@ -262,11 +218,13 @@ export class CallStore {
   }
 
   /**
-   * Writes a request's pairs and the new calls that carry them, in one step. `pairs` carry a call
-   * index (into `calls`, 1-based; an existing call id is allowed in `callOf`) or 0 when final.
+   * Writes a request's pairs and the calls that carry them, in one step: new private calls, lane units
+   * that join their lane's open call (or open a new one), or an existing call (a re-drive).
+   * Returns the ids of the calls it created (they need jobs).
    */
   async handoff(input: {
     readonly trackingId: string;
+    readonly clientId: string;
     readonly fence: Fence;
     readonly mode: 'new' | 'redrive';
     readonly meta: RequestMeta;
@@ -274,54 +232,70 @@ export class CallStore {
       readonly fp: string;
       readonly d?: PairDescriptor;
       readonly o: PairResult;
-      readonly call?: string;
+      readonly place?: Placement;
     }[];
     readonly calls: readonly NewCall[];
-  }): Promise<'written' | 'exists' | 'lock-lost'> {
-    const callIds = input.calls.map((c) => c.id);
-    // A pair may go back into an existing call (a re-drive of an unknown outcome): it is listed too.
-    const extra = [
-      ...new Set(input.pairs.map((p) => p.call).filter((c): c is string => c !== undefined)),
-    ].filter((c) => !callIds.includes(c));
-    const all = [...callIds, ...extra];
-    const now = new Date().toISOString();
+    readonly lanes: readonly LaneUnit[];
+    /** Ids for calls a lane unit may have to open, one per lane unit. */
+    readonly candidates: readonly string[];
+  }): Promise<{ readonly outcome: 'written' | 'exists' | 'lock-lost'; readonly created: readonly string[] }> {
+    const now = new Date();
     const args: (string | number)[] = [
       input.fence.token,
       this.requests.retentionSeconds,
-      now,
+      now.toISOString(),
       JSON.stringify(input.meta),
       input.mode,
+      this.maxIdentities,
       input.pairs.length,
     ];
     for (const p of input.pairs) {
-      args.push(p.fp, p.d === undefined ? '' : JSON.stringify(p.d), JSON.stringify(p.o));
-      args.push(p.call === undefined ? 0 : all.indexOf(p.call) + 1);
+      const place = p.place;
+      const code =
+        place === undefined
+          ? ''
+          : 'call' in place
+            ? `e${place.call}`
+            : 'lane' in place
+              ? `l${place.lane + 1}`
+              : `c${place.newCall + 1}`;
+      args.push(p.fp, p.d === undefined ? '' : JSON.stringify(p.d), JSON.stringify(p.o), code);
     }
-    // Existing calls are passed without content: the script never overwrites a call that exists.
-    args.push(all.length);
-    const byId = new Map(input.calls.map((c) => [c.id, c]));
-    for (const id of all) {
-      const c = byId.get(id);
-      args.push(
-        id,
-        c === undefined ? '{}' : JSON.stringify(c.ctx),
-        c === undefined ? '[]' : JSON.stringify(c.units),
-      );
-    }
-    const keys = [this.requests.key(input.trackingId), input.fence.lockKey, ...all.map((id) => this.key(id))];
-    const r = await this.handoffScript(keys, args);
-    return r === 1 ? 'written' : r === 2 ? 'exists' : 'lock-lost';
+    args.push(input.calls.length);
+    for (const c of input.calls) args.push(c.id, JSON.stringify(c.ctx), ...unitArgs(c.units));
+    args.push(input.lanes.length);
+    input.lanes.forEach((l, k) => {
+      const items = [...new Set(l.units.map((u) => `${u.item.type}|${u.item.id}`))];
+      const ents = l.units.filter((u) => u.item.type === 'ENTITLEMENT').length;
+      args.push(JSON.stringify(l.ctx), input.candidates[k] ?? '', l.identityId, l.maxEntitlements, ents);
+      args.push(items.length, ...items, ...unitArgs(l.units));
+    });
+    args.push(input.clientId);
+    const keys = [
+      this.requests.key(input.trackingId),
+      input.fence.lockKey,
+      this.waitingKey(input.clientId),
+      this.ticketKey,
+      this.demandKey(Math.floor(now.getTime() / 1000)),
+      this.clientsKey,
+      ...input.calls.map((c) => this.key(c.id)),
+      ...input.lanes.flatMap((l, k) => [this.laneKey(l.lane), this.key(input.candidates[k] ?? '')]),
+    ];
+    const [code, ...created] = await this.handoffScript(keys, args);
+    const outcome = code === 1 ? 'written' : code === 2 ? 'exists' : 'lock-lost';
+    return { outcome, created: created.map(String) };
   }
 
   /** One transition of a call (see call-state.ts) with the pair changes it brings. */
   async apply(input: {
-    readonly callId: string;
+    readonly call: Pick<StoredCall, 'id' | 'ctx'>;
     readonly fence: Fence;
     readonly from: readonly CallState[];
     readonly to?: CallState;
     readonly fields?: Readonly<Record<string, string | number | undefined>>;
     readonly pairs?: readonly PairUpdate[];
-    readonly strict?: boolean;
+    /** Nothing is written unless every listed pair is still in the call and it has exactly these units. */
+    readonly strict?: { readonly units?: number };
     readonly newCalls?: readonly NewCall[];
   }): Promise<ApplyResult> {
     const pairs = input.pairs ?? [];
@@ -330,12 +304,13 @@ export class CallStore {
     const fields = Object.entries(input.fields ?? {});
     const args: (string | number)[] = [
       input.fence.token,
-      input.callId,
+      input.call.id,
       this.requests.retentionSeconds,
       new Date().toISOString(),
       input.from.join(','),
       input.to ?? '',
-      input.strict === true ? '1' : '0',
+      input.strict === undefined ? '0' : '1',
+      input.strict?.units ?? '',
       reqs.length,
       fields.length,
     ];
@@ -346,10 +321,11 @@ export class CallStore {
       args.push(p.final === true ? '1' : '0', p.attempts ?? 0, p.moveTo ?? '');
     }
     args.push(newCalls.length);
-    for (const c of newCalls) args.push(c.id, JSON.stringify(c.ctx), JSON.stringify(c.units));
+    for (const c of newCalls) args.push(c.id, JSON.stringify(c.ctx), ...unitArgs(c.units));
     const keys = [
-      this.key(input.callId),
+      this.key(input.call.id),
       input.fence.lockKey,
+      this.waitingKey(input.call.ctx.clientId),
       ...reqs.map((t) => this.requests.key(t)),
       ...newCalls.map((c) => this.key(c.id)),
     ];

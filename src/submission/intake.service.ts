@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { expandPairs, type RequestPair } from '../access-request/pairs';
 import type { RequestRecord } from '../access-request/request-record';
 import type { SubmissionJobData } from '../queue/submission-job';
 import type { PairDescriptor, PairResult, RequestMeta, StoredRequest } from '../tracking/request.store';
 import { RequestStore } from '../tracking/request.store';
-import { CallStore, type CallContext, type Fence, type NewCall } from './call.store';
+import { CallStore, type CallContext, type Fence, type NewCall, type Placement } from './call.store';
+import { planLanes } from './lanes';
 import { DedupeStore } from './dedupe.store';
 import { planContextOf, planSubmissions } from './submission.planner';
 
@@ -16,6 +18,12 @@ export type RequestPassResult =
   /** Pairs are still carried by these calls; their jobs must exist. */
   | { readonly kind: 'open'; readonly calls: readonly string[]; readonly wrote: boolean }
   | { readonly kind: 'lock-lost' };
+
+interface HandoffEntry {
+  readonly pair: RequestPair;
+  readonly d?: PairDescriptor;
+  readonly o: PairResult;
+}
 
 function descriptor(p: RequestPair, i: number): PairDescriptor {
   return { i, requestedFor: p.identityId, type: p.item.type, id: p.item.id, requestType: p.requestType };
@@ -77,24 +85,21 @@ export class IntakeService {
     const pairs = expandPairs(data.request);
     const claims = await this.dedupe.claim(data.trackingId, pairs);
     const owned = pairs.filter((_, i) => claims[i]?.owned !== false);
-    const calls = this.newCalls(data, owned, (i) => `${data.trackingId}-s${i}`);
-    const callOf = new Map(calls.flatMap((c) => c.units.map((u) => [u.fp, c.id] as const)));
-    return this.calls.handoff({
-      trackingId: data.trackingId,
+    return this.handoff(
+      data,
       fence,
-      mode: 'new',
-      meta: this.meta(data),
-      calls,
-      pairs: pairs.map((p, i) => {
+      'new',
+      owned,
+      pairs.map((p, i) => {
         const c = claims[i];
-        const result: PairResult =
+        const o: PairResult =
           c === undefined || c.owned
             ? { outcome: 'PENDING' }
             : { outcome: 'DUPLICATE', duplicateOf: c.holder };
-        const call = callOf.get(p.fingerprint);
-        return { fp: p.fingerprint, d: descriptor(p, i), o: result, ...(call === undefined ? {} : { call }) };
+        return { pair: p, d: descriptor(p, i), o };
       }),
-    });
+      's',
+    );
   }
 
   /**
@@ -107,35 +112,67 @@ export class IntakeService {
     fence: Fence,
   ): Promise<'written' | 'exists' | 'lock-lost'> {
     const failed = stored.pairs.filter((p) => p.o.outcome === 'FAILED' && p.call === undefined);
-    const back = failed.filter((p) => p.o.unknown === true && p.o.call !== undefined);
-    const reclaim = failed.filter((p) => !back.includes(p));
     const byFp = new Map(expandPairs(data.request).map((p) => [p.fingerprint, p]));
-    const toClaim = reclaim.map((p) => byFp.get(p.fp)).filter((p): p is RequestPair => p !== undefined);
+    const back = failed.filter((p) => p.o.unknown === true && p.o.call !== undefined);
+    const toClaim = failed
+      .filter((p) => !back.includes(p))
+      .map((p) => byFp.get(p.fp))
+      .filter((p): p is RequestPair => p !== undefined);
     const claims = await this.dedupe.claim(data.trackingId, toClaim);
     const owned = toClaim.filter((_, i) => claims[i]?.owned !== false);
-    const round = Date.now().toString(36);
-    const calls = this.newCalls(data, owned, (i) => `${data.trackingId}-r${round}-s${i}`);
-    const callOf = new Map(calls.flatMap((c) => c.units.map((u) => [u.fp, c.id] as const)));
-    const pairs = [
-      ...back.map((p) => ({ fp: p.fp, o: { outcome: 'PENDING' as const }, call: p.o.call as string })),
-      ...toClaim.map((p, i) => {
-        const c = claims[i];
-        const call = callOf.get(p.fingerprint);
-        const o: PairResult =
-          c === undefined || c.owned
-            ? { outcome: 'PENDING' }
-            : { outcome: 'DUPLICATE', duplicateOf: c.holder };
-        return { fp: p.fingerprint, o, ...(call === undefined ? {} : { call }) };
-      }),
-    ];
-    return this.calls.handoff({
+    const entries: HandoffEntry[] = toClaim.map((p, i) => {
+      const c = claims[i];
+      const o: PairResult =
+        c === undefined || c.owned ? { outcome: 'PENDING' } : { outcome: 'DUPLICATE', duplicateOf: c.holder };
+      return { pair: p, o };
+    });
+    const existing = back.map((p) => ({
+      fp: p.fp,
+      o: { outcome: 'PENDING' as const },
+      place: { call: p.o.call as string },
+    }));
+    return this.handoff(data, fence, 'redrive', owned, entries, `r${Date.now().toString(36)}-s`, existing);
+  }
+
+  /** Owned pairs go to lanes (shared calls) or to calls of their own; the rest is written as given. */
+  private async handoff(
+    data: SubmissionJobData,
+    fence: Fence,
+    mode: 'new' | 'redrive',
+    owned: readonly RequestPair[],
+    entries: readonly HandoffEntry[],
+    ownCallTag: string,
+    existing: readonly { fp: string; o: PairResult; place: Placement }[] = [],
+  ): Promise<'written' | 'exists' | 'lock-lost'> {
+    const plan = planLanes(data, owned);
+    const calls = this.newCalls(data, plan.own, (i) => `${data.trackingId}-${ownCallTag}${i}`);
+    const place = new Map<string, Placement>();
+    calls.forEach((c, k) => {
+      for (const u of c.units) place.set(u.fp, { newCall: k });
+    });
+    plan.lanes.forEach((l, k) => {
+      for (const u of l.units) place.set(u.fp, { lane: k });
+    });
+    const r = await this.calls.handoff({
       trackingId: data.trackingId,
+      clientId: data.clientId,
       fence,
-      mode: 'redrive',
+      mode,
       meta: this.meta(data),
       calls,
-      pairs,
+      lanes: plan.lanes,
+      candidates: plan.lanes.map(() => `c-${randomUUID()}`),
+      pairs: [
+        ...existing,
+        ...entries.map((e) => ({
+          fp: e.pair.fingerprint,
+          ...(e.d === undefined ? {} : { d: e.d }),
+          o: e.o,
+          place: e.o.outcome === 'PENDING' ? place.get(e.pair.fingerprint) : undefined,
+        })),
+      ],
     });
+    return r.outcome;
   }
 
   private newCalls(

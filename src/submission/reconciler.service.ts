@@ -49,22 +49,20 @@ export class ReconcilerService {
     signal?: AbortSignal,
   ): Promise<ArrivedSubmission | undefined> {
     const after = new Date(since.getTime() - CLOCK_SKEW_MS).toISOString();
+    // Every identity is read: one POST arrives whole, but each identity's accessRequestIds are its own.
+    const ids = new Map<string, string[]>();
     for (const identity of identities) {
-      const entries = await this.entriesFor(identity, submissionId, after, signal);
-      if (entries.length > 0) {
-        const ids = new Map<string, string[]>();
-        for (const e of entries) {
-          const who = e.requestedFor?.id ?? identity;
-          const list = ids.get(who) ?? [];
-          if (e.accessRequestId !== undefined && !list.includes(e.accessRequestId))
-            list.push(e.accessRequestId);
-          ids.set(who, list);
-        }
-        this.logger.log(`submission ${submissionId} had reached IdentityNow; not sending it again`);
-        return { accessRequestIds: ids };
+      for (const e of await this.entriesFor(identity, submissionId, after, signal)) {
+        const who = e.requestedFor?.id ?? identity;
+        const list = ids.get(who) ?? [];
+        if (e.accessRequestId !== undefined && !list.includes(e.accessRequestId))
+          list.push(e.accessRequestId);
+        ids.set(who, list);
       }
     }
-    return undefined;
+    if (ids.size === 0) return undefined;
+    this.logger.log(`submission ${submissionId} had reached IdentityNow; not sending it again`);
+    return { accessRequestIds: ids };
   }
 
   private async entriesFor(

@@ -2,13 +2,14 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ClientsModule } from '../clients/clients.module';
 import { IdentityNowModule, type IdnProviderSource } from '../identitynow/identitynow.module';
 import { IdentityNowMetricsBridge } from '../ops/identitynow-metrics.bridge';
 import { WORKER_REDIS } from '../redis/redis.tokens';
 import { WorkerRedisModule } from '../redis/worker-redis.module';
 import { RequestEvents } from '../tracking/request-events';
 import { RequestStore } from '../tracking/request.store';
-import { CallProcessor } from './call.processor';
+import { CallScheduler } from './call.scheduler';
 import { CallQueue } from './call.queue';
 import { CallService } from './call.service';
 import { CallStore } from './call.store';
@@ -29,6 +30,7 @@ export class SubmissionModule {
     return {
       module: SubmissionModule,
       imports: [
+        ClientsModule,
         WorkerRedisModule,
         IdentityNowModule.forRoot({
           imports: [WorkerRedisModule],
@@ -55,7 +57,7 @@ export class SubmissionModule {
         IntakeService,
         CallQueue,
         SubmissionProcessor,
-        CallProcessor,
+        CallScheduler,
         IdentityNowMetricsBridge,
       ],
       exports: [DedupeStore, RequestStore, CallStore],

@@ -181,11 +181,14 @@ function planRectangles(pairs: readonly RequestPair[]): RawRequest[] {
             if (p !== undefined) fingerprints.push(p.fingerprint);
           }
         }
+        // One identity: its items may come from several requests (a MODIFY lane), each tagged as its own.
+        const only: readonly PlannablePair[] = ids.length === 1 ? (g.pairs.get(ids[0] as string) ?? []) : [];
         out.push(
           rectangle(
             ids,
             sorted.map((i) => g.items[i] as AnyItem),
             fingerprints,
+            sorted.map((i) => only[i]?.owner),
           ),
         );
       }

@@ -93,11 +93,17 @@ describe('scale-out: 2 API + 2 worker processes, one Redis, one simulator', () =
     assertAccounted(ledger.accepted, records, await sys.simHttp.records());
   });
 
+  const distinct = (g: { body: object; pairs: string[] }, k: number): { body: object; pairs: string[] } => ({
+    ...g,
+    body: { ...g.body, clientMetadata: { n: String(k) } },
+  });
+
   it('IdentityNow budget holds across both workers: zero 429s, no window over the budget', async () => {
     const ledger = new Ledger();
     await Promise.all(
       Array.from({ length: 60 }, (_, k) =>
-        ledger.post(apis()[k % 2] as string, grantOf([`b${k}`], ['r']), { auth: APP }),
+        // Request metadata of their own: no two share a call, so the backlog is 60 calls of budget.
+        ledger.post(apis()[k % 2] as string, distinct(grantOf([`b${k}`], ['r']), k), { auth: APP }),
       ),
     );
     expect(ledger.statuses()).toEqual({ 202: 60 });

@@ -111,7 +111,8 @@ describe('/metrics', () => {
       expect(name, name).toMatch(/^gateway_[a-z0-9_]+$/);
       // No milliseconds or other non-base units.
       expect(name, name).not.toMatch(/_(ms|milliseconds|minutes|kb|mb)(_|$)/);
-      if (type === 'histogram') expect(name, name).toMatch(/_(seconds|bytes)$/);
+      // Histograms carry their unit; the one count histogram names what it counts per call.
+      if (type === 'histogram') expect(name, name).toMatch(/_(seconds|bytes|per_call)$/);
     }
   });
 

@@ -12,6 +12,7 @@ export interface TestClient {
   requestsPerMinute?: number;
   pairsPerMinute?: number;
   webhook?: { url: string; secret: string };
+  budgetWeight?: number;
 }
 
 const hex = (secret: string): string => createHash('sha256').update(secret).digest('hex');

@@ -13,14 +13,20 @@ import { FAST_ENV, pairKey } from './worker-stack';
  * (in this process, reached by the workers over loopback HTTP and driven here through its `/__sim`
  * control API), N built API processes (ROLE=api) and M built worker processes (ROLE=worker).
  */
-export interface FaultSystem {
+export interface FaultSystem extends ProcessSystem {
   readonly redis: PrivateRedis;
+}
+
+/** The simulator and the gateway processes, on whatever Redis `redisEnv` names. */
+export interface ProcessSystem {
   readonly sim: RunningSimulator;
   readonly simHttp: SimHttp;
   readonly apis: GatewayProcess[];
   readonly workers: GatewayProcess[];
   /** Starts one more worker process (added to `workers`). */
   startWorker(extra?: Record<string, string>): Promise<GatewayProcess>;
+  /** Starts one more API process (added to `apis`). */
+  startApi(extra?: Record<string, string>): Promise<GatewayProcess>;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,31 @@ export const FAULT_WORKER_ENV: Record<string, string> = {
 
 export async function startFaultSystem(opts: FaultSystemOptions = {}): Promise<FaultSystem> {
   const redis = await startRedis(opts.redis);
+  let sys: ProcessSystem;
+  try {
+    sys = await startProcessSystem({ REDIS_URL: redis.url }, opts);
+  } catch (e) {
+    await redis.stop();
+    throw e;
+  }
+  return {
+    ...sys,
+    redis,
+    async close() {
+      await sys.close();
+      await redis.stop();
+    },
+  };
+}
+
+/**
+ * The simulator and `apis` + `workers` built gateway processes on the Redis that `redisEnv` names
+ * (REDIS_URL, or a Cluster or Sentinel), which the caller runs and stops.
+ */
+export async function startProcessSystem(
+  redisEnv: Record<string, string>,
+  opts: Omit<FaultSystemOptions, 'redis'> = {},
+): Promise<ProcessSystem> {
   // reportExisting off: every creation is counted, so a pair sent twice shows as 2. The rate limit is
   // off unless the test sets one: these tests are about faults, not the budget.
   const sim = await createSimulator({
@@ -54,10 +85,10 @@ export async function startFaultSystem(opts: FaultSystemOptions = {}): Promise<F
     rateLimit: { max: 0, windowMs: 10_000 },
     ...opts.sim,
   });
-  const apiEnv = { ROLE: 'api', REDIS_URL: redis.url, ...opts.apiEnv };
+  const apiEnv = { ROLE: 'api', ...redisEnv, ...opts.apiEnv };
   const workerEnv = {
     ROLE: 'worker',
-    REDIS_URL: redis.url,
+    ...redisEnv,
     IDN_BASE_URL: sim.url,
     IDN_CLIENT_ID: sim.credentials.clientId,
     IDN_CLIENT_SECRET: sim.credentials.clientSecret,
@@ -83,7 +114,6 @@ export async function startFaultSystem(opts: FaultSystemOptions = {}): Promise<F
       ),
     );
     return {
-      redis,
       sim,
       simHttp: simHttp(sim.url),
       apis,
@@ -93,16 +123,19 @@ export async function startFaultSystem(opts: FaultSystemOptions = {}): Promise<F
         workers.push(w);
         return w;
       },
+      async startApi(extra = {}) {
+        const a = await startGatewayProcess({ ...apiEnv, ...extra });
+        apis.push(a);
+        return a;
+      },
       async close() {
         await Promise.all([...apis, ...workers].map((p) => p.stop('SIGKILL')));
         await sim.close();
-        await redis.stop();
       },
     };
   } catch (e) {
     await Promise.all(started.map((p) => p.stop('SIGKILL')));
     await sim.close();
-    await redis.stop();
     throw e;
   }
 }
@@ -165,6 +198,9 @@ export interface SentRequest {
   readonly pairs: readonly string[];
   /** Set for 202 answers. */
   readonly trackingId?: string;
+  /** When the request was sent (epoch ms) and how long its answer took. */
+  readonly sentAt?: number;
+  readonly ms?: number;
 }
 
 /** A GRANT_ACCESS body for these identities and roles, and its pair keys as the simulator counts them. */
@@ -204,6 +240,7 @@ export class Ledger {
     req: { body: object; pairs: string[] },
     opts: { auth?: string; timeoutMs?: number } = {},
   ): Promise<SentRequest | undefined> {
+    const sentAt = Date.now();
     try {
       const res = await fetch(`${api}/v3/access-requests`, {
         method: 'POST',
@@ -221,6 +258,8 @@ export class Ledger {
         retryAfter: res.headers.get('retry-after'),
         pairs: req.pairs,
         ...(trackingId === undefined ? {} : { trackingId }),
+        sentAt,
+        ms: Date.now() - sentAt,
       };
       this.sent.push(sent);
       return sent;
@@ -239,7 +278,7 @@ export function backgroundLoad(
   ledger: Ledger,
   apis: readonly string[],
   next: (i: number) => { body: object; pairs: string[] },
-  opts: { concurrency?: number; max?: number; pauseMs?: number } = {},
+  opts: { concurrency?: number; max?: number; pauseMs?: number; auth?: string } = {},
 ): { stop(): Promise<void>; done(): Promise<void>; count(): number } {
   let i = 0;
   let stopped = false;
@@ -247,7 +286,7 @@ export function backgroundLoad(
   const lane = async (): Promise<void> => {
     while (!stopped && i < max) {
       const k = i++;
-      await ledger.post(apis[k % apis.length] as string, next(k));
+      await ledger.post(apis[k % apis.length] as string, next(k), { auth: opts.auth ?? AUTH });
       await sleep(opts.pauseMs ?? 20);
     }
   };

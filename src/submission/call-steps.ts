@@ -1,0 +1,131 @@
+import type { Logger } from '@nestjs/common';
+import type { PairResult } from '../tracking/request.store';
+import { type CallEvent, type CallRules, transition } from './call-state';
+import type { CallStore, CallUnit, Fence, PairUpdate, StoredCall } from './call.store';
+
+/** Requests whose pairs a pass changed (`touched`), and those left with no open pair (`completed`). */
+export interface Changes {
+  readonly completed: readonly string[];
+  readonly touched: readonly string[];
+}
+
+export class PassChanges {
+  private readonly completed = new Set<string>();
+  private readonly touched = new Set<string>();
+
+  add(r: { readonly completed: readonly string[]; readonly touched: readonly string[] }): void {
+    r.completed.forEach((t) => this.completed.add(t));
+    r.touched.forEach((t) => this.touched.add(t));
+  }
+
+  result(): Changes {
+    return { completed: [...this.completed], touched: [...this.touched] };
+  }
+}
+
+/** The pass's job lock is gone (or the call is not in the state the pass read): stop, write nothing. */
+export class LockLost extends Error {}
+
+/** The fenced writes of one pass: each state-machine transition with its pair updates, in one script. */
+export class CallSteps {
+  constructor(
+    private readonly calls: CallStore,
+    private readonly rules: CallRules,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Applies one state-machine transition with its pair updates; returns the call as it now is. */
+  async step(
+    call: StoredCall,
+    fence: Fence,
+    event: CallEvent,
+    pairs: readonly PairUpdate[],
+    changes: PassChanges,
+    extra: { reason?: string } = {},
+  ): Promise<StoredCall> {
+    const t = transition({ state: call.state, endedAt: call.endedAt ?? 0 }, event, this.rules);
+    const r = await this.calls.apply({
+      call,
+      fence,
+      from: [call.state],
+      to: t.next.state,
+      fields: {
+        ...(t.next.endedAt !== undefined && t.next.state === 'unknown' ? { endedAt: t.next.endedAt } : {}),
+        ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      },
+      pairs,
+    });
+    if (!r.ok) {
+      if (r.why === 'lock-lost') throw new LockLost();
+      this.logger.warn(
+        `call ${call.id}: ${event.kind} found state ${r.state ?? '?'} instead of ${call.state}`,
+      );
+      throw new LockLost();
+    }
+    changes.add(r);
+    return { ...call, state: t.next.state, endedAt: t.next.endedAt ?? call.endedAt };
+  }
+
+  /** A transition out of `pending` that is written only if no pair joined or left meanwhile. */
+  async stepIfUnchanged(
+    call: StoredCall,
+    fence: Fence,
+    event: CallEvent,
+    pairs: readonly PairUpdate[],
+    changes: PassChanges,
+    units: number,
+  ): Promise<boolean> {
+    const t = transition({ state: call.state }, event, this.rules);
+    const r = await this.calls.apply({
+      call,
+      fence,
+      from: [call.state],
+      to: t.next.state,
+      pairs,
+      strict: { units },
+    });
+    if (!r.ok && r.why === 'lock-lost') throw new LockLost();
+    if (r.ok) changes.add(r);
+    return r.ok;
+  }
+
+  /**
+   * Each part becomes a call of its own (ids `<call>.<k>`): what is left no longer fits one request,
+   * or IdentityNow refused the whole call. Undefined when the call changed meanwhile (`units`).
+   */
+  async split(
+    call: StoredCall,
+    fence: Fence,
+    parts: readonly (readonly CallUnit[])[],
+    changes: PassChanges,
+    units?: number,
+  ): Promise<string[] | undefined> {
+    const children = parts.map((p, k) => ({ id: `${call.id}.${k}`, ctx: call.ctx, units: p }));
+    const moves = children.flatMap((c) =>
+      c.units.map((u): PairUpdate => ({ t: u.t, fp: u.fp, moveTo: c.id })),
+    );
+    const r = await this.calls.apply({
+      call,
+      fence,
+      from: [call.state],
+      to: 'split',
+      fields: { children: JSON.stringify(children.map((c) => c.id)) },
+      pairs: moves,
+      newCalls: children,
+      ...(units === undefined ? {} : { strict: { units } }),
+    });
+    if (!r.ok && r.why === 'lock-lost') throw new LockLost();
+    if (!r.ok) return undefined;
+    changes.add(r);
+    return children.map((c) => c.id);
+  }
+
+  final(u: CallUnit, result: PairResult, attempts: number): PairUpdate {
+    return { t: u.t, fp: u.fp, result, final: true, attempts };
+  }
+
+  /** The pass used an attempt for these pairs (they stay in the call). */
+  counted(units: readonly CallUnit[]): PairUpdate[] {
+    return units.map((u) => ({ t: u.t, fp: u.fp, attempts: 1 }));
+  }
+}
