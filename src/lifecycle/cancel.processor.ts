@@ -5,12 +5,10 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DelayedError, type Job, Queue, RateLimitError, UnrecoverableError } from 'bullmq';
-import { withTimeout } from '../common/with-timeout';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ReadinessService } from '../ops/readiness.service';
-import { bullConnection } from '../redis/redis.connections';
 import { RetryLaterError, type RunningWorker, startWorker } from '../submission/bull-worker';
 import { CANCEL_BACKOFF_TYPE, CANCEL_QUEUE, type CancelJobData } from './cancel-job';
 import { CancelService } from './cancel.service';
@@ -20,19 +18,12 @@ import { CancelService } from './cancel.service';
 export class CancelProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('CancelProcessor');
   private running: RunningWorker<CancelJobData, null> | undefined;
-  private readonly queue: Queue<CancelJobData>;
 
   constructor(
     @Inject(CancelService) private readonly service: CancelService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
-  ) {
-    this.queue = new Queue<CancelJobData>(CANCEL_QUEUE, {
-      connection: bullConnection(config),
-      prefix: config.redis.prefix,
-    });
-    this.queue.on('error', () => undefined);
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     this.running = startWorker<CancelJobData, null>({
@@ -61,9 +52,9 @@ export class CancelProcessor implements OnApplicationBootstrap, BeforeApplicatio
         await job.moveToDelayed(r.until, token);
         throw new DelayedError();
       case 'rate-limited':
-        // Like a submit: every cancel worker pauses for Retry-After, and no attempt is used.
-        await this.queue.rateLimit(Math.max(1, r.retryAfterMs));
-        throw new RateLimitError();
+        // Like a submit, no attempt is used; the budget's pause holds every process meanwhile.
+        await job.moveToDelayed(Date.now() + Math.max(1, r.retryAfterMs), token);
+        throw new DelayedError();
       case 'retry':
         throw new RetryLaterError(r.reason);
       default: {
@@ -75,6 +66,5 @@ export class CancelProcessor implements OnApplicationBootstrap, BeforeApplicatio
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.running?.stop();
-    await withTimeout(this.queue.close(), 2_000, () => undefined).catch(() => undefined);
   }
 }

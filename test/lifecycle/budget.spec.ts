@@ -37,7 +37,12 @@ describe('lifecycle polling within its share of the budget', () => {
     const from = s.sim.control.records().calls.length;
     const backlog = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        s.post({ requestedFor: [`bud-b${i}`], requestedItems: [{ type: 'ROLE', id: 'bud-r' }] }),
+        // Request metadata of its own: no two share a call, so the backlog is 40 calls.
+        s.post({
+          requestedFor: [`bud-b${i}`],
+          requestedItems: [{ type: 'ROLE', id: 'bud-r' }],
+          clientMetadata: { batch: String(i) },
+        }),
       ),
     );
     for (const id of backlog) expect((await s.settled(id, 60_000)).state).toBe('SUBMITTED');

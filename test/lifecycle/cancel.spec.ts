@@ -240,3 +240,51 @@ describe('cancel of a request still waiting in the queue (no worker yet)', () =>
     expect(await client.exists(`arg:bull:submissions:${id}`)).toBe(0);
   });
 });
+
+describe('cancel of a pair whose IdentityNow request also carries another request', () => {
+  let s: WorkerStack;
+
+  beforeAll(async () => {
+    s = await startWorkerStack({
+      // A tight budget: while it is spent, requests of one client wait in one open call together.
+      env: { IDN_RATE_LIMIT_MAX: '2', IDN_RATE_LIMIT_WINDOW_MS: '3000', IDN_STATUS_POLL_MS: '200' },
+      sim: { progression: { completeAfterMs: null, rejectRate: 0 } },
+    });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('is refused on the pair (a cancel would take the other request down too), without calling IdentityNow', async () => {
+    for (let i = 0; i < 2; i++) {
+      await s.post({
+        requestedFor: [`sh-w${i}`],
+        requestedItems: [{ type: 'ROLE', id: 'sh-w' }],
+        clientMetadata: { warm: String(i) },
+      });
+    }
+    const [a, b] = await Promise.all([s.post(role('sh-u1', 'sh-a')), s.post(role('sh-u1', 'sh-b'))]);
+    const [ra, rb] = [await s.settled(a), await s.settled(b)];
+    // Precondition: both went in one call, so IdentityNow made one access request for the identity.
+    expect(ra.pairs[0]?.accessRequestIds).toEqual(rb.pairs[0]?.accessRequestIds);
+    await waitUntil('both to be seen', async () =>
+      (await Promise.all([s.status(a), s.status(b)])).every(
+        (r) => r.pairs[0]?.identityNowState === 'EXECUTING',
+      ),
+    );
+    const cancels = s.sim.control.records({ operation: 'cancel' }).calls.length;
+    const res = await request(s.gw.server)
+      .post(`/v3/access-requests/${a}/cancel`)
+      .set('authorization', 'Bearer dev-secret')
+      .send({ comment: 'only mine' });
+    expect(res.status).toBe(202);
+    let refused: RequestRecord | undefined;
+    await waitUntil(
+      'the refusal',
+      async () => (refused = await s.status(a)).pairs[0]?.cancel?.state === 'REFUSED',
+    );
+    expect(refused?.pairs[0]?.cancel?.reason).toContain('also carries access that another request asked for');
+    expect(s.sim.control.records({ operation: 'cancel' }).calls.length).toBe(cancels);
+    expect((await s.status(b)).pairs[0]?.identityNowState).toBe('EXECUTING');
+  });
+});
