@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { isFinalState } from '../access-request/lifecycle';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
 import {
@@ -7,9 +9,12 @@ import {
   IdnPermanentError,
   IdnRateLimitedError,
 } from '../identitynow/identitynow.errors';
+import { CallStore } from '../submission/call.store';
+import { DedupeStore } from '../submission/dedupe.store';
 import { RequestEvents } from '../tracking/request-events';
 import {
   type PairCancelRecord,
+  type PairResult,
   REQUEST_FIELD,
   RequestStore,
   type StoredPair,
@@ -39,15 +44,23 @@ export interface CancelPassInput {
  */
 @Injectable()
 export class CancelService {
+  private readonly calls: CallStore;
+
   constructor(
     @Inject(RequestStore) private readonly requests: RequestStore,
     @Inject(LifecycleService) private readonly lifecycle: LifecycleService,
     @Inject(RequestEvents) private readonly events: RequestEvents,
     @Inject(IdentityNowClient) private readonly client: IdentityNowClient,
-  ) {}
+    @Inject(DedupeStore) private readonly dedupe: DedupeStore,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    // Only its key names are used: the cancel goes through the lifecycle's script.
+    this.calls = new CallStore(requests.redis, requests, config);
+  }
 
   async pass(input: CancelPassInput): Promise<CancelPassResult> {
     const { trackingId, signal } = input;
+    await this.cancelUnsent(trackingId);
     const stored = await this.requests.load(trackingId);
     const noted = stored?.pairs.filter((p) => p.cancel?.state === 'PENDING') ?? [];
     if (noted.length === 0) return { kind: 'done' };
@@ -73,6 +86,30 @@ export class CancelService {
       return { kind: 'delay', until: Date.now() + Math.min(30_000, Math.max(500, age / 2)) };
     }
     return result;
+  }
+
+  /**
+   * A noted pair whose call is back to unsent (IdentityNow answered 429, or the outcome proved
+   * absent) is cancelled before it can go, as at the API.
+   */
+  private async cancelUnsent(trackingId: string): Promise<void> {
+    const stored = await this.requests.load(trackingId);
+    const inCalls = stored?.pairs.filter((p) => p.cancel?.state === 'PENDING' && p.call !== undefined) ?? [];
+    if (inCalls.length === 0) return;
+    await this.lifecycle.store.cancel(
+      trackingId,
+      (id) => this.calls.key(id),
+      inCalls.map((p) => ({
+        fp: p.fp,
+        call: p.call as string,
+        claimKey: this.dedupe.claimKey(p.fp),
+        cancelled: JSON.stringify({
+          outcome: 'CANCELLED',
+          reason: `cancelled before it was sent to IdentityNow: ${p.cancel?.comment ?? ''}`,
+        } satisfies PairResult),
+        note: JSON.stringify(p.cancel),
+      })),
+    );
   }
 
   /** Settled pairs: nothing to do unless submitted and still going in IdentityNow. */

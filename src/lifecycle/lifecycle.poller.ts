@@ -49,7 +49,8 @@ export class LifecyclePoller implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   onApplicationBootstrap(): void {
-    const every = Math.max(50, Math.min(this.config.lifecycle.pollMs, Math.floor(this.leaseMs / 3)));
+    // Often enough that a sweep starts close to its time and the lease is renewed well before it lapses.
+    const every = Math.max(50, Math.min(5_000, this.config.lifecycle.pollMs / 4, this.leaseMs / 3));
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
   }

@@ -72,16 +72,21 @@ for i = 1, nPairs do
         redis.call('HINCRBY', reqKey, 'open', -1)
         release(KEYS[2 + nCalls + ki], tid)
         out[i] = 1
+        changed = true
       else
-        redis.call('HSET', reqKey, 'x:' .. fp, note)
+        if redis.call('HGET', reqKey, 'x:' .. fp) ~= note then
+          redis.call('HSET', reqKey, 'x:' .. fp, note)
+          changed = true
+        end
         out[i] = 2
       end
-      changed = true
     end
   elseif not carrier then
-    redis.call('HSET', reqKey, 'x:' .. fp, note)
+    if redis.call('HGET', reqKey, 'x:' .. fp) ~= note then
+      redis.call('HSET', reqKey, 'x:' .. fp, note)
+      changed = true
+    end
     out[i] = 2
-    changed = true
   end
 end
 if changed then

@@ -27,8 +27,8 @@ const quiet = (r: RequestRecord): boolean =>
 /**
  * Told whenever a request's pairs changed (their outcome, IdentityNow's state of them, or the request
  * closed): the one place that turns a change into what follows it. It closes a request that nothing
- * can change any more, keeps the index of requests to follow in IdentityNow, hands cancel notes of
- * settled pairs to the cancel job, and tells the client's webhook. A change is marked in Redis first
+ * can change any more, keeps the index of requests to follow in IdentityNow, hands pending cancel
+ * notes to the cancel job, and tells the client's webhook. A change is marked in Redis first
  * and unmarked only once handled, so a process that dies in between leaves it to the poller's sweep.
  */
 @Injectable()
@@ -81,7 +81,7 @@ export class RequestEvents implements OnApplicationShutdown {
       if (stored.closedAt === undefined && followedPairs(stored.pairs).length > 0) {
         await this.lifecycle.follow(trackingId);
       }
-      if (stored.pairs.some((p) => p.cancel?.state === 'PENDING' && p.call === undefined)) {
+      if (stored.pairs.some((p) => p.cancel?.state === 'PENDING')) {
         await this.cancels.add(trackingId, stored.meta.clientId);
       }
       await this.notify(stored);

@@ -144,6 +144,32 @@ describe('cancel: POST /v3/access-requests/{trackingId}/cancel', () => {
     expect(done.pairs[0]).toMatchObject({ outcome: 'SUBMITTED', cancel: { state: 'SENT' } });
   });
 
+  it('in flight, then refused with 429 (so never created): cancelled before it can be sent again', async () => {
+    s.sim.control.configureFaults({ latency: { minMs: 1_500, maxMs: 1_500 } });
+    s.sim.control.script({
+      operation: 'submit',
+      count: 1,
+      action: { kind: 'error', status: 429, retryAfterSeconds: 3 },
+    });
+    const submits = s.sim.control.records({ operation: 'submit' }).calls.length;
+    const id = await post(role('cx-u7', 'cx-r7'));
+    await waitUntil(
+      'the submit to be out',
+      () => s.sim.control.records({ operation: 'submit' }).calls.length > submits,
+    );
+    const res = await cancel(id, { comment: 'stop it' });
+    s.sim.control.configureFaults({ latency: null });
+    expect(res.status).toBe(202);
+    expect((res.body as RequestRecord).pairs[0]).toMatchObject({
+      outcome: 'PENDING',
+      cancel: { state: 'PENDING' },
+    });
+    const done = await until(id, 'the pair to be cancelled', (r) => r.pairs[0]?.outcome === 'CANCELLED');
+    expect(done.state).toBe('CANCELLED');
+    await until(id, 'the request to close', (r) => r.closedAt !== undefined);
+    expect(s.sim.control.pairCount(pairKey('GRANT_ACCESS', 'cx-u7', 'ROLE', 'cx-r7'))).toBe(0);
+  });
+
   it('a cancel IdentityNow refuses (approval already completed) is reported on the pair and not retried', async () => {
     const id = await post(role('cx-u4', 'cx-r4'));
     await until(id, 'EXECUTING', (r) => r.pairs[0]?.identityNowState === 'EXECUTING');
