@@ -32,7 +32,6 @@ const MAX_COMMENT = 255;
 const INTAKE_WAIT_MS = 1_500;
 const TRIES = 3;
 
-/** The comment IdentityNow's cancel requires: 1–255 characters. */
 export function cancelComment(body: unknown): string {
   const comment = (body as { comment?: unknown } | null | undefined)?.comment;
   if (typeof comment !== 'string' || comment.trim() === '' || comment.length > MAX_COMMENT) {
@@ -41,11 +40,7 @@ export function cancelComment(body: unknown): string {
   return comment;
 }
 
-/**
- * `POST /v3/access-requests/{trackingId}/cancel`. Pairs not sent yet end CANCELLED at once (one
- * script checks that their call has not gone out); pairs in flight and submitted pairs get a cancel
- * note that the worker's cancel job carries out in IdentityNow.
- */
+/** Pairs not sent yet end CANCELLED at once; the others get a note the worker's cancel job carries out. */
 @Injectable()
 export class RequestCancelService {
   private readonly dedupe: DedupeStore;
@@ -83,7 +78,6 @@ export class RequestCancelService {
     }
   }
 
-  /** The request's record; a request still waiting in the queue is taken out and written cancelled. */
   private async loadOrTakeUp(
     client: GatewayClient,
     trackingId: string,

@@ -12,10 +12,8 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /**
- * The poller's own cap inside the global budget: at most `perWindow` of its calls in any window. A
- * call starts only once the call `perWindow` before it ended a whole window ago, so even counted by
- * arrival at IdentityNow no window holds more. One poller runs at a time (the lease), so this
- * process-local log is the whole count.
+ * A call starts only once the call `perWindow` before it ended a window ago: no window holds more, even
+ * counted by arrival. One poller runs at a time (the lease), so a process-local log is the whole count.
  */
 export class BudgetShare {
   private readonly ends: number[] = [];

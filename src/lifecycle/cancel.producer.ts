@@ -4,11 +4,8 @@ import { withTimeout } from '../common/with-timeout';
 import type { AppConfig } from '../config/app-config';
 import { CANCEL_BACKOFF_TYPE, CANCEL_JOB_NAME, CANCEL_QUEUE, type CancelJobData } from './cancel-job';
 
-/**
- * Adds the job that cancels a request's submitted pairs in IdentityNow. One job per request at a time
- * (job id = tracking id): adding while one waits or runs is a no-op, and the running one looks again
- * for notes before it ends.
- */
+// One job per request (job id = tracking id): adding while one waits or runs is a no-op, and that
+// one reads the notes at every pass.
 export class CancelProducer {
   readonly queue: Queue<CancelJobData>;
 

@@ -35,12 +35,9 @@ export interface CancelPassInput {
 }
 
 /**
- * Carries out the cancel notes of a request's pairs that reached IdentityNow (`POST
- * /v3/access-requests/cancel`, once per IdentityNow request). Notes of pairs still in a call wait
- * until the call's outcome is known; a pair that was never created needs no cancel. Each pass reads
- * the pairs' rows first, so a cancel already done, a state that no longer allows it, or an
- * IdentityNow request shared with another request's pairs (which a cancel would take down too) is
- * reported on the pair instead of being sent.
+ * Carries out cancel notes, once per IdentityNow request. Rows are read first, so a cancel already
+ * done, a state that forbids it, or a request shared with another's open access (which it would take
+ * down too) is reported on the pair instead of being sent.
  */
 @Injectable()
 export class CancelService {
@@ -88,10 +85,7 @@ export class CancelService {
     return result;
   }
 
-  /**
-   * A noted pair whose call is back to unsent (IdentityNow answered 429, or the outcome proved
-   * absent) is cancelled before it can go, as at the API.
-   */
+  /** A noted pair whose call is back to unsent (a 429, or proved absent) ends CANCELLED before it goes. */
   private async cancelUnsent(trackingId: string): Promise<void> {
     const stored = await this.requests.load(trackingId);
     const inCalls = stored?.pairs.filter((p) => p.cancel?.state === 'PENDING' && p.call !== undefined) ?? [];
@@ -112,7 +106,6 @@ export class CancelService {
     );
   }
 
-  /** Settled pairs: nothing to do unless submitted and still going in IdentityNow. */
   private resolveSettled(
     pairs: readonly StoredPair[],
     notes: Map<string, PairCancelRecord | undefined>,

@@ -15,11 +15,7 @@ import { LifecycleService, type StatusReader } from './lifecycle.service';
 
 class LeaseLost extends Error {}
 
-/**
- * Runs the sweep every IDN_STATUS_POLL_MS in the one process that holds the lease (SET NX PX,
- * renewed on every tick; any process takes it over once it lapses). The first sweep comes a poll
- * interval after the lease was taken.
- */
+/** Sweeps every IDN_STATUS_POLL_MS in the one process holding the lease; any process takes over a lapsed one. */
 @Injectable()
 export class LifecyclePoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('LifecyclePoller');

@@ -10,7 +10,6 @@ import { LIFECYCLE_SETTINGS, type LifecycleSettings } from './lifecycle.settings
 import type { LifecycleStore } from './lifecycle.store';
 import { followedPairs, matchStatuses, type StatusRow, statusRow } from './status-matcher';
 
-/** One status read; the caller decides its budget and whether it may still call. */
 export type StatusReader = (query: IdnAccessRequestStatusQuery) => Promise<IdnRequestedItemStatus[]>;
 
 export interface SweepReport {
@@ -29,12 +28,7 @@ interface Feed {
 /** How the status filter quotes ids; IdentityNow's ids are hex, anything else is left out. */
 const SAFE_ID = /^[\w-]{1,128}$/;
 
-/**
- * Following submitted pairs in IdentityNow: reads status rows (the gateway's own feed, newest
- * change first, down to the last sweep's watermark; by accessRequestId where the feed cannot answer),
- * records each pair's state, releases the claim of a GRANT/MODIFY that ended without the access, and
- * closes what nothing can change any more.
- */
+/** A sweep: read the status feed (by accessRequestId where it cannot answer), record, release, close. */
 @Injectable()
 export class LifecycleService {
   readonly store: LifecycleStore;
@@ -105,7 +99,6 @@ export class LifecycleService {
     return { followed: followed.length, feedPages: feed.pages, idReads, changed: changed.length };
   }
 
-  /** The gateway's own requests, most recently changed first, until rows are older than the watermark. */
   private async readFeed(
     read: StatusReader,
     watermark: number,
@@ -134,10 +127,7 @@ export class LifecycleService {
     return { complete: false, pages: maxFeedPages, newestMs };
   }
 
-  /**
-   * Where the feed cannot answer: every followed pair when the feed was cut short, else the pairs
-   * never seen although they should be listed by now.
-   */
+  /** Every followed pair when the feed was cut short, else the pairs never seen though due by now. */
   private idsToRead(
     targets: ReadonlyMap<string, StoredRequest>,
     rows: ReadonlyMap<string, readonly StatusRow[]>,
@@ -160,7 +150,6 @@ export class LifecycleService {
     return [...ids];
   }
 
-  /** `filters=accessRequestId in (...)`, in batches, every page of each. */
   async readByIds(
     read: StatusReader,
     ids: readonly string[],
@@ -185,10 +174,7 @@ export class LifecycleService {
     return out;
   }
 
-  /**
-   * Records what the rows say of one request's pairs, releasing the claims of GRANT/MODIFY pairs that
-   * ended without the access, in one write that applies only to the version it was computed from.
-   */
+  /** One write, valid only for the version it was computed from: states, and the claims they free. */
   async applyRows(trackingId: string, rows: readonly StatusRow[]): Promise<boolean> {
     if (rows.length === 0) return false;
     for (let tries = 0; tries < 3; tries++) {

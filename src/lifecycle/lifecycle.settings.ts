@@ -1,12 +1,10 @@
 /** Tuning of the following that is not configuration: fixed for production, shortened by tests. */
 export interface LifecycleSettings {
-  /** Rows per status page: IdentityNow's maximum. */
   readonly pageSize: number;
   /** Feed pages per sweep; a longer backlog of changes is read by accessRequestId instead. */
   readonly maxFeedPages: number;
   /** How far before the last sweep's newest row the feed is read again (IdentityNow lists late). */
   readonly overlapMs: number;
-  /** accessRequestIds per `filters=accessRequestId in (...)` read. */
   readonly idsPerRead: number;
 }
 

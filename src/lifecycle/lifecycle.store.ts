@@ -3,7 +3,6 @@ import { redisKey } from '../redis/redis.keys';
 import { luaScript, type LuaScript } from '../redis/redis-scripts';
 import type { RequestStore } from '../tracking/request.store';
 
-/** How the request hash is touched by every write: the same as the worker's call scripts do. */
 const TOUCH = `
 local function touch(reqKey, ttl, nowIso)
   redis.call('HINCRBY', reqKey, 'v', 1)
@@ -42,13 +41,10 @@ return tonumber(touch(reqKey, ttl, nowIso))
 `;
 
 /**
- * Cancel of a request's pairs at the API. KEYS: request, dirty, the calls (nCalls), the claims.
- * ARGV: tid, ttl, now ISO, now ms, nCalls, nPairs, per pair [fp, call id, call index (0: not in a
- * call), claim index, cancelled result, cancel note]. A pair still carried by a call that has not been sent
- * (pending, verified-absent) ends CANCELLED here, claim released; the call's send re-checks `c:<fp>`
- * in the script that marks it in flight, so it is never sent. A pair in a call in flight or of
- * unknown outcome, and a submitted pair, get the note instead. Returns a code per pair: 1 cancelled,
- * 2 noted, 0 left alone (it moved on meanwhile).
+ * KEYS: request, dirty, the calls (nCalls), the claims. ARGV: tid, ttl, now ISO, now ms, nCalls,
+ * nPairs, per pair [fp, call id, call index (0: none), claim index, cancelled result, note]. A pair
+ * whose call is unsent ends CANCELLED (the seal re-checks `c:<fp>`, so it never goes); others are
+ * noted. Per pair: 1 cancelled, 2 noted, 0 moved on meanwhile.
  */
 const CANCEL_LUA = `${TOUCH}
 local reqKey, dirtyKey = KEYS[1], KEYS[2]
@@ -96,10 +92,8 @@ end
 return out
 `;
 
-/**
- * A request cancelled while its job still waited (the job was removed first): written whole, every pair
- * CANCELLED. KEYS: request, dirty. ARGV: tid, meta, ttl, now ISO, now ms, n, [fp, descriptor, result]…
- */
+// A request whose waiting job was removed, written whole. KEYS: request, dirty. ARGV: tid, meta,
+// ttl, now ISO, now ms, n, [fp, descriptor, result]…
 const CANCEL_QUEUED_LUA = `${TOUCH}
 local reqKey, dirtyKey = KEYS[1], KEYS[2]
 local tid, meta, ttl, nowIso, nowMs, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -155,18 +149,13 @@ export type WriteResult =
 
 export interface CancelPair {
   readonly fp: string;
-  /** The call that carries it; undefined for a submitted pair. */
   readonly call?: string;
   readonly claimKey: string;
   readonly cancelled: string;
   readonly note: string;
 }
 
-/**
- * The lifecycle's Redis: lifecycle fields of the request hash (IdentityNow state, cancel notes,
- * closedAt), the index of requests followed in IdentityNow, the markers of changes not yet told to
- * the webhook, the status feed's watermark and the poller's lease. Every key starts with the prefix.
- */
+/** The lifecycle's fields of the request hash, and its index, marks, watermark and lease. */
 export class LifecycleStore {
   readonly followKey: string;
   readonly dirtyKey: string;
@@ -224,7 +213,6 @@ export class LifecycleStore {
     return { ok: true, version: r };
   }
 
-  /** One code per pair: 'cancelled' (not sent, never will be), 'noted', or 'unchanged'. */
   async cancel(
     trackingId: string,
     callKey: (callId: string) => string,
@@ -281,7 +269,6 @@ export class LifecycleStore {
     await this.redis.zrem(this.followKey, trackingId);
   }
 
-  /** Followed requests with the moment each was first followed (ms). */
   async followed(): Promise<{ readonly trackingId: string; readonly since: number }[]> {
     const flat = await this.redis.zrange(this.followKey, 0, -1, 'WITHSCORES');
     const out: { trackingId: string; since: number }[] = [];
@@ -330,7 +317,6 @@ export class LifecycleStore {
     await this.redis.set(this.watermarkKey, String(ms));
   }
 
-  /** Takes the poller's lease if free, or renews it if `holder` has it. */
   async holdLease(holder: string, ms: number): Promise<boolean> {
     if ((await this.renewScript([this.leaseKey], [holder, ms])) === 1) return true;
     return (await this.redis.set(this.leaseKey, holder, 'PX', ms, 'NX')) === 'OK';

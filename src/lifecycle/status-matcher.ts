@@ -4,7 +4,6 @@ import type { IdentityNowState } from '../access-request/request-record';
 import type { IdnRequestedItemStatus } from '../identitynow/identitynow.types';
 import type { PairIdnStatus, StoredPair } from '../tracking/request.store';
 
-/** One row of `GET /v3/access-request-status`, as far as the gateway can use it. */
 export interface StatusRow {
   readonly trackingId: string;
   readonly callId: string | undefined;
@@ -44,7 +43,6 @@ export function statusRow(r: IdnRequestedItemStatus): StatusRow | undefined {
   };
 }
 
-/** The pairs whose IdentityNow state is still worth reading: submitted and not final. */
 export function followedPairs(pairs: readonly StoredPair[]): StoredPair[] {
   return pairs.filter((p) => p.o.outcome === 'SUBMITTED' && !isFinalState(p.idn?.state));
 }
@@ -92,10 +90,6 @@ function groupState(size: number, rows: readonly StatusRow[]): StatusRow | undef
   return newest(rows.filter((r) => r.state !== 'REQUEST_COMPLETED'));
 }
 
-/**
- * The new IdentityNow status of each followed pair of one request that `rows` (that request's rows,
- * in any order, duplicates allowed) tell something new about.
- */
 export function matchStatuses(
   pairs: readonly StoredPair[],
   rows: readonly StatusRow[],

@@ -12,7 +12,6 @@ import { REQUEST_FIELD, RequestStore, type StoredRequest } from './request.store
 
 const MAX_TRIES = 3;
 
-/** What the client is told about: outcomes, IdentityNow states, cancels and the closing. */
 function digestOf(r: RequestRecord): string {
   const parts = r.pairs.map((p) => [p.outcome, p.identityNowState ?? '', p.cancel?.state ?? '']);
   return createHash('sha256')
@@ -25,11 +24,8 @@ const quiet = (r: RequestRecord): boolean =>
   r.closedAt === undefined && r.pairs.every((p) => p.outcome === 'PENDING' && p.cancel === undefined);
 
 /**
- * Told whenever a request's pairs changed (their outcome, IdentityNow's state of them, or the request
- * closed): the one place that turns a change into what follows it. It closes a request that nothing
- * can change any more, keeps the index of requests to follow in IdentityNow, hands pending cancel
- * notes to the cancel job, and tells the client's webhook. A change is marked in Redis first
- * and unmarked only once handled, so a process that dies in between leaves it to the poller's sweep.
+ * The one place that turns a change of a request into what follows it: closing, following, cancel
+ * jobs, webhooks. A change stays marked in Redis until handled, so what a dead process left, the sweep does.
  */
 @Injectable()
 export class RequestEvents implements OnApplicationShutdown {
@@ -90,7 +86,6 @@ export class RequestEvents implements OnApplicationShutdown {
     }
   }
 
-  /** Closes a request nothing can change any more; opens it again when a re-drive took pairs back. */
   private closing(
     stored: StoredRequest,
   ): { fields: Record<string, string | undefined>; follow?: 'remove' } | undefined {

@@ -101,7 +101,6 @@ export function requestRetentionSeconds(config: AppConfig): number {
   return Math.max(s.dedupeWindowSeconds, s.failedJobRetentionSeconds, 86_400);
 }
 
-/** The same pair as its holder request has it. */
 export interface HolderPair {
   readonly result: PairResult;
   readonly idn: PairIdnStatus | undefined;
@@ -164,7 +163,6 @@ export class RequestStore {
   private readonly redriveScript: LuaScript<number>;
 
   constructor(
-    /** Also the connection of the lifecycle's scripts over the same records. */
     readonly redis: Redis | Cluster,
     config: AppConfig,
   ) {
@@ -188,7 +186,6 @@ export class RequestStore {
     return stored === undefined ? undefined : this.recordOf(stored);
   }
 
-  /** The status body of a request already loaded (its holders are read now). */
   async recordOf(stored: StoredRequest): Promise<RequestRecord> {
     const holders = new Map<string, HolderPair>();
     for (const p of stored.pairs) {
