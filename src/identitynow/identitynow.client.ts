@@ -173,9 +173,11 @@ export class IdentityNowClient implements OnApplicationShutdown {
         let res: IdnHttpResponse | undefined;
         let problem: IdnError | undefined;
         let token: string;
+        let sent = false;
         try {
           token = await this.tokens.getToken();
           await opts.beforeSend?.();
+          sent = true;
           const started = Date.now();
           try {
             res = await sendIdn({
@@ -206,7 +208,8 @@ export class IdentityNowClient implements OnApplicationShutdown {
             retryAfterMs: problem instanceof IdnRateLimitedError ? problem.retryAfterMs : undefined,
           });
         } finally {
-          await this.limiter.complete(grant);
+          // A unit whose call never left (the send hook or the token refused) is given back.
+          await (sent ? this.limiter.complete(grant) : this.limiter.release(grant));
         }
         if (problem === undefined && res !== undefined) return res;
         if (problem instanceof IdnUnauthorizedError) {

@@ -18,7 +18,12 @@ export function unitPairs(ctx: CallContext, units: readonly CallUnit[]): Plannab
  * The IdentityNow bodies that carry these units under `callId`: one when they fit one request, more
  * when they no longer do (then the call is split, each part under an id of its own).
  */
-export function callBodies(callId: string, ctx: CallContext, units: readonly CallUnit[]): PlannedRequest[] {
+export function callBodies(
+  callId: string,
+  ctx: CallContext,
+  units: readonly CallUnit[],
+  maxIdentities: number,
+): PlannedRequest[] {
   if (units.length === 0) return [];
   return planSubmissions(unitPairs(ctx, units), {
     trackingId: units[0]?.t ?? '',
@@ -26,6 +31,7 @@ export function callBodies(callId: string, ctx: CallContext, units: readonly Cal
     ...(ctx.clientMetadata === undefined ? {} : { clientMetadata: ctx.clientMetadata }),
     shape: ctx.shape,
     submissionId: () => callId,
+    maxIdentities,
   });
 }
 

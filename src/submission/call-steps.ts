@@ -23,8 +23,11 @@ export class PassChanges {
   }
 }
 
-/** The pass's job lock is gone (or the call is not in the state the pass read): stop, write nothing. */
+/** The pass's job lock is gone: stop, write nothing. */
 export class LockLost extends Error {}
+
+/** The call is not as the pass read it (a pair went back into it, or its state moved): read it again. */
+export class CallChanged extends Error {}
 
 /** The fenced writes of one pass: each state-machine transition with its pair updates, in one script. */
 export class CallSteps {
@@ -51,16 +54,17 @@ export class CallSteps {
       to: t.next.state,
       fields: {
         ...(t.next.endedAt !== undefined && t.next.state === 'unknown' ? { endedAt: t.next.endedAt } : {}),
+        ...(t.next.state === 'verified-absent' ? { absent: 1 } : {}),
         ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
       },
       pairs,
+      // A re-drive may put a pair back into an unknown call: what the pass read must still be all of it.
+      ...(call.state === 'unknown' ? { strict: { rev: call.rev } } : {}),
     });
     if (!r.ok) {
       if (r.why === 'lock-lost') throw new LockLost();
-      this.logger.warn(
-        `call ${call.id}: ${event.kind} found state ${r.state ?? '?'} instead of ${call.state}`,
-      );
-      throw new LockLost();
+      this.logger.warn(`call ${call.id}: ${event.kind} found the call changed (${r.why} ${r.state ?? ''})`);
+      throw new CallChanged();
     }
     changes.add(r);
     return { ...call, state: t.next.state, endedAt: t.next.endedAt ?? call.endedAt };

@@ -33,8 +33,12 @@ end
  * identities per call, nPairs, per pair [fp, descriptor ('' keep), result, placement ('' final, c<k>
  * new call k, l<k> lane unit k, e<id> an existing call)], nCalls, per call [id, ctx, n, units…],
  * nLaneUnits, per lane unit [ctx, candidate id, identity, max entitlements, entitlements, nItems,
- * items…, n, units…], and last the client id. 'new' writes a request that does not exist yet (returns {2} when it does);
- * 'redrive' takes back only pairs that are final and in no call. Returns {1, created call ids…}.
+ * items…, n, units…], then the ids of the existing calls pairs go back to and their count (their keys end
+ * KEYS), and last the client id. 'new' writes a request that does not exist yet (returns {2} when it
+ * does); 'redrive' takes back only pairs that are final and in no call. A pair goes back only into a
+ * call whose outcome is still unknown (never proven absent): else nothing is written and {3} is
+ * returned; `rev` is bumped so a pass that read the call before cannot settle it without the pair.
+ * Returns {1, created call ids…}.
  */
 export const HANDOFF_LUA = `${PRELUDE}
 local reqKey, lockKey, waitKey, ticketKey, demandKey, clientsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -42,6 +46,11 @@ local token, ttl, now, meta, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local maxIds = tonumber(ARGV[6])
 if not fenced(lockKey, token) then return {0} end
 if mode == 'new' and redis.call('HEXISTS', reqKey, 'meta') == 1 then return {2} end
+local nBack = tonumber(ARGV[#ARGV - 1])
+for e = 1, nBack do
+  local key = KEYS[#KEYS - nBack + e]
+  if redis.call('HGET', key, 'state') ~= 'unknown' or redis.call('HEXISTS', key, 'absent') == 1 then return {3} end
+end
 local nPairs = tonumber(ARGV[7])
 local a = 7 + nPairs * 4
 local nCalls = tonumber(ARGV[a + 1])
@@ -108,6 +117,7 @@ for i = 1, nPairs do
     end
   end
 end
+for e = 1, nBack do redis.call('HINCRBY', KEYS[#KEYS - nBack + e], 'rev', 1) end
 redis.call('HINCRBY', reqKey, 'open', open)
 redis.call('HSET', reqKey, 'phase', 'handed-off')
 touch(reqKey, ttl, now)
@@ -126,7 +136,8 @@ return out
  * A transition of one call and its pairs. KEYS: call, its job lock, the client's waiting counter, the
  * requests (nReq), the new calls. ARGV: token, callId, ttl, now, fromStates (comma list, '' = any),
  * newState ('' = keep), strict (1 = every listed pair must still be in this call and the call must
- * hold exactly `units` units, else nothing is written), units, nReq, nFields, fields…, nPairs, per pair
+ * hold exactly `units` units at revision `rev`, else nothing is written), units, rev, nReq, nFields,
+ * fields…, nPairs, per pair
  * [reqIndex, fp, result ('' keep), final, attemptsDelta, moveTo], nNew, per new call [id, ctx, n,
  * units…]. Returns {1, touched request indexes (negative: still open)…}, {0} lock lost, {-1, state},
  * {-2} moved.
@@ -134,17 +145,18 @@ return out
 export const APPLY_LUA = `${PRELUDE}
 local callKey, lockKey, waitKey = KEYS[1], KEYS[2], KEYS[3]
 local token, callId, ttl, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local from, to, strict, units, nReq = ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
+local from, to, strict, units, rev, nReq = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
 if not fenced(lockKey, token) then return {0} end
 local state = redis.call('HGET', callKey, 'state')
 if not state then return {-1, ''} end
 if from ~= '' and not string.find(',' .. from .. ',', ',' .. state .. ',', 1, true) then return {-1, state} end
-local nFields = tonumber(ARGV[10])
-local p0 = 10 + nFields * 2
+local nFields = tonumber(ARGV[11])
+local p0 = 11 + nFields * 2
 local nPairs = tonumber(ARGV[p0 + 1])
 local n0 = p0 + 1 + nPairs * 6
 if strict == '1' then
   if units ~= '' and redis.call('HGET', callKey, 'nu') ~= units then return {-2} end
+  if rev ~= '' and (redis.call('HGET', callKey, 'rev') or '0') ~= rev then return {-2} end
   for i = 1, nPairs do
     local a = p0 + 1 + (i - 1) * 6
     if redis.call('HGET', KEYS[3 + tonumber(ARGV[a + 1])], 'c:' .. ARGV[a + 2]) ~= callId then return {-2} end
@@ -164,7 +176,7 @@ if to ~= '' and to ~= state then
   redis.call('HSET', callKey, 'state', to)
 end
 for f = 1, nFields do
-  local k, v = ARGV[10 + f * 2 - 1], ARGV[10 + f * 2]
+  local k, v = ARGV[11 + f * 2 - 1], ARGV[11 + f * 2]
   if v == '' then redis.call('HDEL', callKey, k) else redis.call('HSET', callKey, k, v) end
 end
 redis.call('EXPIRE', callKey, ttl)

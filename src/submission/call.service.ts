@@ -16,7 +16,7 @@ import { MetricsService } from '../ops/metrics.service';
 import type { PairResult } from '../tracking/request.store';
 import { callBodies, sentOutcome, unitPairs } from './call-body';
 import { type CallEvent, type CallRules, type CallState, readAllowedAt, transition } from './call-state';
-import { type Changes, CallSteps, LockLost, PassChanges } from './call-steps';
+import { CallChanged, type Changes, CallSteps, LockLost, PassChanges } from './call-steps';
 import { CallStore, type CallUnit, type Fence, type PairUpdate, type StoredCall } from './call.store';
 import { DedupeStore } from './dedupe.store';
 import { ReconcilerService } from './reconciler.service';
@@ -46,9 +46,15 @@ const ORPHAN_MARGIN_MS = 1_000;
 const SUPERSEDED =
   'not sent: a later request for the opposite type (REVOKE_ACCESS / GRANT_ACCESS) of the same access ended its claim';
 
-class NotReplicated extends Error {
-  override readonly message = 'Redis replicas did not acknowledge the call before its send; nothing was sent';
-}
+/**
+ * An orphan's deadline counts from the stamp, so the bytes must leave soon after it: a send that
+ * starts later (a stall, a slow replica WAIT) is not made and the call goes back to pending.
+ */
+const SEND_WINDOW_MS = ORPHAN_MARGIN_MS / 2;
+/** Not sent, no attempt used: the call is taken again after this. */
+const NOT_SENT_RETRY_MS = 1_000;
+
+class NotSent extends Error {}
 
 /**
  * One pass over one call: continue from its state (call-state.ts), never by which operation threw.
@@ -59,6 +65,7 @@ export class CallService {
   private readonly logger = new Logger('CallService');
   readonly rules: CallRules;
   private readonly steps: CallSteps;
+  private readonly maxIdentities: number;
 
   constructor(
     @Inject(CallStore) private readonly calls: CallStore,
@@ -74,6 +81,7 @@ export class CallService {
       orphanMs: config.idn.timeoutMs + ORPHAN_MARGIN_MS,
     };
     this.steps = new CallSteps(calls, this.rules, this.logger);
+    this.maxIdentities = config.idn.maxIdentitiesPerCall;
   }
 
   async pass(input: CallPassInput): Promise<CallPassResult> {
@@ -82,6 +90,7 @@ export class CallService {
       return await this.run(input, changes);
     } catch (e) {
       if (e instanceof LockLost) return { kind: 'lock-lost' };
+      if (e instanceof CallChanged) return { kind: 'delay', until: Date.now(), ...changes.result() };
       throw e;
     } finally {
       if (input.grant !== undefined) await this.limiter.release(input.grant);
@@ -104,7 +113,8 @@ export class CallService {
         );
       await this.giveUp(call, fence, reason, changes);
     } catch (e) {
-      if (!(e instanceof LockLost)) throw e;
+      // Changed: a re-drive put a pair back; the call's job comes back with it (CallQueue.ensure).
+      if (!(e instanceof LockLost) && !(e instanceof CallChanged)) throw e;
     }
     return changes.result();
   }
@@ -197,7 +207,7 @@ export class CallService {
         if (await this.steps.stepIfUnchanged(call, fence, { kind: 'emptied' }, [], changes, units))
           return done();
       } else {
-        const bodies = callBodies(call.id, call.ctx, remaining);
+        const bodies = callBodies(call.id, call.ctx, remaining, this.maxIdentities);
         if (bodies.length > 1) {
           const parts = bodies.map((b) => remaining.filter((u) => b.fingerprints.includes(u.fp)));
           const spawned = await this.steps.split(call, fence, parts, changes, units);
@@ -228,7 +238,8 @@ export class CallService {
       }
       call = await this.calls.load(call.id);
     }
-    return done();
+    // Pairs kept joining between read and seal: take the call again at once rather than leave it.
+    return { kind: 'delay', until: Date.now(), ...changes.result() };
   }
 
   private async deliver(
@@ -245,8 +256,14 @@ export class CallService {
     try {
       // A worker that lost its job (a stalled event loop) must not send what the new holder now owns.
       const beforeSend = async (): Promise<void> => {
-        if (!(await this.calls.stampSend(call.id, fence))) throw new LockLost();
-        if (!(await this.calls.replicated(call.id))) throw new NotReplicated();
+        const stampedAt = Date.now();
+        if (!(await this.calls.stampSend(call.id, fence, stampedAt))) throw new LockLost();
+        if (!(await this.calls.replicated(call.id)))
+          throw new NotSent('Redis replicas did not acknowledge the call before its send; nothing was sent');
+        if (Date.now() - stampedAt > SEND_WINDOW_MS)
+          throw new NotSent(
+            'the worker stalled between marking the call in flight and sending it; nothing was sent',
+          );
       };
       const grant = input.grant;
       input.grant = undefined;
@@ -257,18 +274,9 @@ export class CallService {
       });
     } catch (err) {
       if (err instanceof LockLost) throw err;
-      if (err instanceof NotReplicated) {
-        const next = await this.steps.step(
-          call,
-          fence,
-          { kind: 'not-created' },
-          this.steps.counted(units),
-          changes,
-          {
-            reason: err.message,
-          },
-        );
-        return this.retryOrGiveUp(next, fence, err.message, finalAttempt, 0, changes);
+      if (err instanceof NotSent) {
+        await this.steps.step(call, fence, { kind: 'not-created' }, [], changes, { reason: err.message });
+        return { kind: 'delay', until: Date.now() + NOT_SENT_RETRY_MS, ...changes.result() };
       }
       const e = err instanceof IdnError ? err : undefined;
       const reason = reasonOf(err);
@@ -339,7 +347,9 @@ export class CallService {
   ): Promise<CallUnit[]> {
     const claims = await this.dedupe.reclaim(
       unitPairs(call.ctx, live).map((pair, i) => ({ trackingId: live[i]?.t ?? '', pair })),
+      fence,
     );
+    if (claims === undefined) throw new LockLost();
     const dropped: PairUpdate[] = [];
     const kept: CallUnit[] = [];
     live.forEach((u, i) => {

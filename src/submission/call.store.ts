@@ -64,6 +64,10 @@ export interface StoredCall {
   readonly open: boolean;
   readonly identities: number;
   readonly entitlements: number;
+  /** Bumped when a re-drive puts a pair back into the call (its unit count does not change). */
+  readonly rev: number;
+  /** A status read proved the first send absent: a pair not in a later send was never sent. */
+  readonly absent: boolean;
 }
 
 /** A pair change written with a transition, only while the pair is still carried by that call. */
@@ -91,7 +95,8 @@ export type ApplyResult =
 export type Placement =
   { readonly call: string } | { readonly lane: number } | { readonly newCall: number } | undefined;
 
-const REPLICA_WAIT_MS = 500;
+// Below the send window (call.service.ts): a WAIT that takes longer means the send is not made.
+const REPLICA_WAIT_MS = 300;
 
 function parseCall(id: string, h: Record<string, string>): StoredCall | undefined {
   if (h.state === undefined || h.ctx === undefined) return undefined;
@@ -113,6 +118,8 @@ function parseCall(id: string, h: Record<string, string>): StoredCall | undefine
     open: h.lane !== undefined && h.sealed === undefined && h.state === 'pending',
     identities: Number(h.ni ?? 0),
     entitlements: Number(h.ne ?? 0),
+    rev: Number(h.rev ?? 0),
+    absent: h.absent !== undefined,
   };
 }
 
@@ -190,8 +197,8 @@ export class CallStore {
    * Right before a send: true only while the job lock is held, and then the call's `sentAt` becomes
    * now (the budget wait after the seal can be long; an orphan's deadline counts from the real send).
    */
-  async stampSend(callId: string, fence: Fence): Promise<boolean> {
-    return (await this.stampScript([fence.lockKey, this.key(callId)], [fence.token, Date.now()])) === 1;
+  async stampSend(callId: string, fence: Fence, at: number): Promise<boolean> {
+    return (await this.stampScript([fence.lockKey, this.key(callId)], [fence.token, at])) === 1;
   }
 
   /**
@@ -238,8 +245,16 @@ export class CallStore {
     readonly lanes: readonly LaneUnit[];
     /** Ids for calls a lane unit may have to open, one per lane unit. */
     readonly candidates: readonly string[];
-  }): Promise<{ readonly outcome: 'written' | 'exists' | 'lock-lost'; readonly created: readonly string[] }> {
+  }): Promise<{
+    readonly outcome: 'written' | 'exists' | 'lock-lost' | 'changed';
+    readonly created: readonly string[];
+  }> {
     const now = new Date();
+    const back = [
+      ...new Set(
+        input.pairs.flatMap((p) => (p.place !== undefined && 'call' in p.place ? [p.place.call] : [])),
+      ),
+    ];
     const args: (string | number)[] = [
       input.fence.token,
       this.requests.retentionSeconds,
@@ -270,7 +285,7 @@ export class CallStore {
       args.push(JSON.stringify(l.ctx), input.candidates[k] ?? '', l.identityId, l.maxEntitlements, ents);
       args.push(items.length, ...items, ...unitArgs(l.units));
     });
-    args.push(input.clientId);
+    args.push(...back, back.length, input.clientId);
     const keys = [
       this.requests.key(input.trackingId),
       input.fence.lockKey,
@@ -280,9 +295,10 @@ export class CallStore {
       this.clientsKey,
       ...input.calls.map((c) => this.key(c.id)),
       ...input.lanes.flatMap((l, k) => [this.laneKey(l.lane), this.key(input.candidates[k] ?? '')]),
+      ...back.map((id) => this.key(id)),
     ];
     const [code, ...created] = await this.handoffScript(keys, args);
-    const outcome = code === 1 ? 'written' : code === 2 ? 'exists' : 'lock-lost';
+    const outcome = code === 1 ? 'written' : code === 2 ? 'exists' : code === 3 ? 'changed' : 'lock-lost';
     return { outcome, created: created.map(String) };
   }
 
@@ -295,7 +311,7 @@ export class CallStore {
     readonly fields?: Readonly<Record<string, string | number | undefined>>;
     readonly pairs?: readonly PairUpdate[];
     /** Nothing is written unless every listed pair is still in the call and it has exactly these units. */
-    readonly strict?: { readonly units?: number };
+    readonly strict?: { readonly units?: number; readonly rev?: number };
     readonly newCalls?: readonly NewCall[];
   }): Promise<ApplyResult> {
     const pairs = input.pairs ?? [];
@@ -311,6 +327,7 @@ export class CallStore {
       input.to ?? '',
       input.strict === undefined ? '0' : '1',
       input.strict?.units ?? '',
+      input.strict?.rev ?? '',
       reqs.length,
       fields.length,
     ];

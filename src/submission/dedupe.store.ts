@@ -72,15 +72,17 @@ end
 return released
 `;
 
-// Before each send: per pair (KEYS claim, own gen, opposite gen; ARGV window, then tid and kind per
-// pair) a live claim of the pair's own request is extended (''); a claim its request held but that an
-// opposite REVOKE/GRANT ended since is '!'; another live holder is returned; a free pair is claimed.
+// Before each send, under the call job's lock (KEYS[1], ARGV[2]; {'L'} when lost): per pair (KEYS
+// claim, own gen, opposite gen; ARGV window, token, then tid and kind per pair) a live claim of the
+// pair's own request is extended (''); a claim its request held but that an opposite REVOKE/GRANT
+// ended since is '!'; another live holder is returned; a free pair is claimed.
 const RECLAIM_LUA = `
 local ttl = tonumber(ARGV[1])
+if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[2] then return {'L'} end
 local out = {}
-for i = 1, #KEYS / 3 do
-  local claimKey, genKey, otherKey = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  local tid, kind = ARGV[2 * i], ARGV[2 * i + 1]
+for i = 1, (#KEYS - 1) / 3 do
+  local claimKey, genKey, otherKey = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
+  local tid, kind = ARGV[2 * i + 1], ARGV[2 * i + 2]
   local cur = redis.call('GET', claimKey)
   local curGen = '0'
   if kind ~= 'M' then curGen = redis.call('GET', genKey) or '0' end
@@ -208,17 +210,27 @@ export class DedupeStore {
   }
 
   /** Re-checks and extends the claims of pairs about to be sent, each for its own request. */
+  /** Undefined when the caller no longer holds `fence` (its job's lock): nothing was claimed. */
   async reclaim(
     entries: readonly { readonly trackingId: string; readonly pair: ClaimablePair }[],
-  ): Promise<ReclaimResult[]> {
+    fence: { readonly lockKey: string; readonly token: string },
+  ): Promise<ReclaimResult[] | undefined> {
     if (entries.length === 0) return [];
-    const keys = entries.flatMap(({ pair: p }) => [
-      this.claimKey(p.fingerprint),
-      this.generationKey(p.requestType, p),
-      this.generationKey(OPPOSITE[p.requestType], p),
-    ]);
-    const args = [this.windowSeconds, ...entries.flatMap((e) => [e.trackingId, KIND[e.pair.requestType]])];
+    const keys = [
+      fence.lockKey,
+      ...entries.flatMap(({ pair: p }) => [
+        this.claimKey(p.fingerprint),
+        this.generationKey(p.requestType, p),
+        this.generationKey(OPPOSITE[p.requestType], p),
+      ]),
+    ];
+    const args = [
+      this.windowSeconds,
+      fence.token,
+      ...entries.flatMap((e) => [e.trackingId, KIND[e.pair.requestType]]),
+    ];
     const out = await this.reclaimScript(keys, args);
+    if (out[0] === 'L') return undefined;
     return out.map((h) =>
       h === '' ? { kind: 'owned' } : h === '!' ? { kind: 'superseded' } : { kind: 'taken', holder: h },
     );

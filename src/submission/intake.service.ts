@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { expandPairs, type RequestPair } from '../access-request/pairs';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import type { RequestRecord } from '../access-request/request-record';
 import type { SubmissionJobData } from '../queue/submission-job';
 import type { PairDescriptor, PairResult, RequestMeta, StoredRequest } from '../tracking/request.store';
@@ -49,6 +51,7 @@ export class IntakeService {
     @Inject(RequestStore) private readonly requests: RequestStore,
     @Inject(CallStore) private readonly calls: CallStore,
     @Inject(DedupeStore) private readonly dedupe: DedupeStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async pass(data: SubmissionJobData, fence: Fence): Promise<RequestPassResult> {
@@ -85,7 +88,7 @@ export class IntakeService {
     const pairs = expandPairs(data.request);
     const claims = await this.dedupe.claim(data.trackingId, pairs);
     const owned = pairs.filter((_, i) => claims[i]?.owned !== false);
-    return this.handoff(
+    const r = await this.handoff(
       data,
       fence,
       'new',
@@ -100,24 +103,57 @@ export class IntakeService {
       }),
       's',
     );
+    // A first hand-off puts no pair into an existing call, so nothing can have changed under it.
+    if (r === 'changed') throw new Error(`request ${data.trackingId}: unexpected hand-off conflict`);
+    return r;
   }
 
-  /**
-   * FAILED pairs come back: those whose last call's outcome is unknown go back into that call (which
-   * reconciles before anything is sent); the others are claimed again, or are now duplicates.
-   */
+  /** A re-drive races only the passes of the calls it puts pairs back into: it reads them again. */
   private async redrive(
     data: SubmissionJobData,
     stored: StoredRequest,
     fence: Fence,
   ): Promise<'written' | 'exists' | 'lock-lost'> {
+    for (let round = 0; round < 5; round++) {
+      const r = await this.redriveOnce(data, stored, fence);
+      if (r !== 'changed') return r;
+    }
+    throw new Error(`request ${data.trackingId}: its calls kept changing during the re-drive`);
+  }
+
+  /**
+   * FAILED pairs come back. A pair whose call's outcome is unknown goes back into that call (which
+   * reconciles before anything is sent) while it is still unknown; if that call was found since, the
+   * pair was created with it (SUBMITTED); if it was proven absent, the pair was never sent and is
+   * claimed again like every other FAILED pair (or is now a duplicate).
+   */
+  private async redriveOnce(
+    data: SubmissionJobData,
+    stored: StoredRequest,
+    fence: Fence,
+  ): Promise<'written' | 'exists' | 'lock-lost' | 'changed'> {
     const failed = stored.pairs.filter((p) => p.o.outcome === 'FAILED' && p.call === undefined);
     const byFp = new Map(expandPairs(data.request).map((p) => [p.fingerprint, p]));
-    const back = failed.filter((p) => p.o.unknown === true && p.o.call !== undefined);
-    const toClaim = failed
-      .filter((p) => !back.includes(p))
-      .map((p) => byFp.get(p.fp))
-      .filter((p): p is RequestPair => p !== undefined);
+    const unknown = failed.filter((p) => p.o.unknown === true && p.o.call !== undefined);
+    const calls = new Map(
+      await Promise.all(
+        [...new Set(unknown.map((p) => p.o.call as string))].map(
+          async (id) => [id, await this.calls.load(id)] as const,
+        ),
+      ),
+    );
+    const back: typeof unknown = [];
+    const found: typeof unknown = [];
+    const free = failed.filter((p) => !unknown.includes(p));
+    for (const p of unknown) {
+      const call = calls.get(p.o.call as string);
+      // Gone (expired) or in a state an unknown call cannot reach: nothing is known; it stays FAILED.
+      if (call === undefined) continue;
+      if (call.absent) free.push(p);
+      else if (call.state === 'unknown') back.push(p);
+      else if (call.state === 'settled') found.push(p);
+    }
+    const toClaim = free.map((p) => byFp.get(p.fp)).filter((p): p is RequestPair => p !== undefined);
     const claims = await this.dedupe.claim(data.trackingId, toClaim);
     const owned = toClaim.filter((_, i) => claims[i]?.owned !== false);
     const entries: HandoffEntry[] = toClaim.map((p, i) => {
@@ -126,11 +162,14 @@ export class IntakeService {
         c === undefined || c.owned ? { outcome: 'PENDING' } : { outcome: 'DUPLICATE', duplicateOf: c.holder };
       return { pair: p, o };
     });
-    const existing = back.map((p) => ({
-      fp: p.fp,
-      o: { outcome: 'PENDING' as const },
-      place: { call: p.o.call as string },
-    }));
+    const existing = [
+      ...back.map((p) => ({
+        fp: p.fp,
+        o: { outcome: 'PENDING' as const },
+        place: { call: p.o.call as string },
+      })),
+      ...found.map((p) => ({ fp: p.fp, o: { outcome: 'SUBMITTED' as const, call: p.o.call as string } })),
+    ];
     return this.handoff(data, fence, 'redrive', owned, entries, `r${Date.now().toString(36)}-s`, existing);
   }
 
@@ -142,8 +181,8 @@ export class IntakeService {
     owned: readonly RequestPair[],
     entries: readonly HandoffEntry[],
     ownCallTag: string,
-    existing: readonly { fp: string; o: PairResult; place: Placement }[] = [],
-  ): Promise<'written' | 'exists' | 'lock-lost'> {
+    existing: readonly { fp: string; o: PairResult; place?: Placement }[] = [],
+  ): Promise<'written' | 'exists' | 'lock-lost' | 'changed'> {
     const plan = planLanes(data, owned);
     const calls = this.newCalls(data, plan.own, (i) => `${data.trackingId}-${ownCallTag}${i}`);
     const place = new Map<string, Placement>();
@@ -182,7 +221,11 @@ export class IntakeService {
   ): NewCall[] {
     const ctx = callContext(data);
     const byFp = new Map(pairs.map((p) => [p.fingerprint, p]));
-    return planSubmissions(pairs, { ...planContextOf(data), submissionId: idOf }).map((plan) => ({
+    return planSubmissions(pairs, {
+      ...planContextOf(data),
+      submissionId: idOf,
+      maxIdentities: this.config.idn.maxIdentitiesPerCall,
+    }).map((plan) => ({
       id: plan.submissionId,
       ctx,
       units: plan.fingerprints.map((fp) => {

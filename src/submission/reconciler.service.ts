@@ -5,7 +5,7 @@ import { IdentityNowClient } from '../identitynow/identitynow.client';
 import type { IdnRequestedItemStatus } from '../identitynow/identitynow.types';
 
 const PAGE = 250;
-/** Bounded: a tenant with more recent items per identity than this is beyond what we search. */
+/** Bounded: a read that reaches it without finding the call proves nothing (it throws). */
 const MAX_PAGES_PER_IDENTITY = 8;
 /** Hosts' clocks and IdentityNow's may disagree a little. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -15,7 +15,7 @@ export interface ArrivedSubmission {
 }
 
 // Whether a submission of unknown outcome arrived, found by its items' `gatewaySubmissionId`; any item
-// found means the whole POST arrived. See docs/architecture.md, "Worker: dedupe, rate limit, never twice".
+// found means the whole POST arrived. See docs/architecture.md, "Never twice: the call state machine".
 @Injectable()
 export class ReconcilerService {
   private readonly logger = new Logger('Reconciler');
@@ -51,8 +51,11 @@ export class ReconcilerService {
     const after = new Date(since.getTime() - CLOCK_SKEW_MS).toISOString();
     // Every identity is read: one POST arrives whole, but each identity's accessRequestIds are its own.
     const ids = new Map<string, string[]>();
+    let truncated: string | undefined;
     for (const identity of identities) {
-      for (const e of await this.entriesFor(identity, submissionId, after, signal)) {
+      const { found, complete } = await this.entriesFor(identity, submissionId, after, signal);
+      if (!complete) truncated = identity;
+      for (const e of found) {
         const who = e.requestedFor?.id ?? identity;
         const list = ids.get(who) ?? [];
         if (e.accessRequestId !== undefined && !list.includes(e.accessRequestId))
@@ -60,6 +63,11 @@ export class ReconcilerService {
         ids.set(who, list);
       }
     }
+    if (ids.size === 0 && truncated !== undefined)
+      throw new Error(
+        `status read of ${submissionId} stopped after ${MAX_PAGES_PER_IDENTITY * PAGE} items of identity ` +
+          `${truncated} without reaching the call's time; it cannot prove the call absent`,
+      );
     if (ids.size === 0) return undefined;
     this.logger.log(`submission ${submissionId} had reached IdentityNow; not sending it again`);
     return { accessRequestIds: ids };
@@ -70,7 +78,7 @@ export class ReconcilerService {
     submissionId: string,
     after: string,
     signal: AbortSignal | undefined,
-  ): Promise<IdnRequestedItemStatus[]> {
+  ): Promise<{ found: IdnRequestedItemStatus[]; complete: boolean }> {
     const found: IdnRequestedItemStatus[] = [];
     for (let page = 0; page < MAX_PAGES_PER_IDENTITY; page++) {
       const rows = await this.client.listAccessRequestStatus(
@@ -86,8 +94,8 @@ export class ReconcilerService {
       for (const r of rows) {
         if (r.clientMetadata?.[GATEWAY_META.submissionId] === submissionId) found.push(r);
       }
-      if (found.length > 0 || rows.length < PAGE) break;
+      if (found.length > 0 || rows.length < PAGE) return { found, complete: true };
     }
-    return found;
+    return { found, complete: false };
   }
 }

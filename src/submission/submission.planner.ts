@@ -26,6 +26,8 @@ export interface PlanContext {
   readonly shape: 'requestedFor' | 'perIdentity';
   /** Deterministic by default, so re-planning yields the ids reconciliation searches for. */
   readonly submissionId?: (index: number) => string;
+  /** IDN_MAX_IDENTITIES_PER_CALL: identities per request, entitlements or not (unset: IdentityNow's caps only). */
+  readonly maxIdentities?: number;
 }
 
 const defaultSubmissionId = (trackingId: string, index: number): string => `${trackingId}-s${index}`;
@@ -93,10 +95,10 @@ export function planSubmissions(pairs: readonly RequestPair[], ctx: PlanContext)
   const idOf = ctx.submissionId ?? ((i: number) => defaultSubmissionId(ctx.trackingId, i));
   const raw =
     ctx.shape === 'perIdentity'
-      ? planPerIdentity(pairs)
+      ? planPerIdentity(pairs, ctx.maxIdentities ?? Infinity)
       : ctx.requestType === 'REVOKE_ACCESS'
         ? planRevoke(pairs)
-        : planRectangles(pairs);
+        : planRectangles(pairs, ctx.maxIdentities ?? Infinity);
   return raw.map((r, index) => {
     const submissionId = idOf(index);
     return {
@@ -158,7 +160,7 @@ function groupByItemSet(pairs: readonly RequestPair[]): Group[] {
   return [...groups.values()];
 }
 
-function planRectangles(pairs: readonly RequestPair[]): RawRequest[] {
+function planRectangles(pairs: readonly RequestPair[], maxIdentities: number): RawRequest[] {
   const out: RawRequest[] = [];
   for (const g of groupByItemSet(pairs)) {
     const idx = g.items.map((_, i) => i);
@@ -168,8 +170,9 @@ function planRectangles(pairs: readonly RequestPair[]): RawRequest[] {
       entIdx.length === 0
         ? [otherIdx]
         : chunk(entIdx, MAX_ENTITLEMENTS).map((c, k) => (k === 0 ? [...otherIdx, ...c] : c));
-    const identityChunks =
-      entIdx.length === 0 ? [g.identities] : chunk(g.identities, MAX_IDENTITIES_WITH_ENTITLEMENTS);
+    const cap =
+      entIdx.length === 0 ? maxIdentities : Math.min(maxIdentities, MAX_IDENTITIES_WITH_ENTITLEMENTS);
+    const identityChunks = cap === Infinity ? [g.identities] : chunk(g.identities, cap);
     for (const ids of identityChunks) {
       for (const itemIdx of itemChunks) {
         const sorted = [...itemIdx].sort((a, b) => a - b);
@@ -229,7 +232,7 @@ interface Bin {
   entitlements: number;
 }
 
-function planPerIdentity(pairs: readonly RequestPair[]): RawRequest[] {
+function planPerIdentity(pairs: readonly RequestPair[], maxIdentities: number): RawRequest[] {
   const perIdentity = new Map<string, RequestPair[]>();
   for (const p of pairs) {
     const list = perIdentity.get(p.identityId);
@@ -250,10 +253,11 @@ function planPerIdentity(pairs: readonly RequestPair[]): RawRequest[] {
   const bins: Bin[] = [];
   for (const part of parts) {
     const fits = (b: Bin): boolean =>
-      !anyEntitlement ||
-      (b.targets.length < MAX_IDENTITIES_WITH_ENTITLEMENTS &&
-        b.entitlements + part.entitlements <= MAX_ENTITLEMENTS &&
-        !b.targets.some((t) => t.identity === part.identity));
+      b.targets.length < maxIdentities &&
+      (!anyEntitlement ||
+        (b.targets.length < MAX_IDENTITIES_WITH_ENTITLEMENTS &&
+          b.entitlements + part.entitlements <= MAX_ENTITLEMENTS &&
+          !b.targets.some((t) => t.identity === part.identity)));
     let bin = bins.find(fits);
     if (bin === undefined) {
       bin = { targets: [], entitlements: 0 };

@@ -69,7 +69,11 @@ export class SubmissionProcessor implements OnApplicationBootstrap, BeforeApplic
       if (id !== undefined) void this.requests.markFinished(id).catch(() => undefined);
     };
     worker.on('completed', finished);
-    worker.on('failed', finished);
+    // 'failed' fires after every failed attempt; only a job failed for good is finished (a later
+    // run of a finished job is a re-drive).
+    worker.on('failed', (job) => {
+      if (job?.finishedOn !== undefined) finished(job);
+    });
   }
 
   async process(job: Job<SubmissionJobData>, token: string): Promise<RequestRecord> {

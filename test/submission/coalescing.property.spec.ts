@@ -142,7 +142,7 @@ describe('coalescing: every call the lanes form is a valid IdentityNow request',
             const call = await calls.load(id);
             expect(call).toBeDefined();
             if (call === undefined) continue;
-            const bodies = callBodies(call.id, call.ctx, call.units);
+            const bodies = callBodies(call.id, call.ctx, call.units, config.idn.maxIdentitiesPerCall);
             expect(bodies).toHaveLength(1);
             const body = bodies[0]?.body as AccessRequestBody;
             const check = validateAccessRequest(body, { now: new Date(), allowGatewayMetadata: true });

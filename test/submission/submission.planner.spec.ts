@@ -111,8 +111,11 @@ function ctxFor(body: AccessRequestBody): PlanContext {
   };
 }
 
-function checkPlan(survivors: RequestPair[], body: AccessRequestBody): number {
-  const plan = planSubmissions(survivors, ctxFor(body));
+function checkPlan(survivors: RequestPair[], body: AccessRequestBody, maxIdentities?: number): number {
+  const plan = planSubmissions(survivors, {
+    ...ctxFor(body),
+    ...(maxIdentities === undefined ? {} : { maxIdentities }),
+  });
   const seen = new Set<string>();
   for (const planned of plan) {
     const v = validateAccessRequest(JSON.parse(JSON.stringify(planned.body)), {
@@ -131,6 +134,8 @@ function checkPlan(survivors: RequestPair[], body: AccessRequestBody): number {
       expect(p.requestType).toBe(body.requestType);
     }
     expect(planned.body.clientMetadata?.[GATEWAY_META.clientId]).toBe('hr-portal');
+    if (maxIdentities !== undefined)
+      expect(new Set(covered.map((p) => p.identityId)).size).toBeLessThanOrEqual(maxIdentities);
   }
   expect([...seen].sort()).toEqual(survivors.map((p) => p.fingerprint).sort());
   expect(new Set(plan.map((p) => p.submissionId)).size).toBe(plan.length);
@@ -146,6 +151,15 @@ describe('planSubmissions (property-based)', () => {
         checkPlan(survivors, body);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('IDN_MAX_IDENTITIES_PER_CALL caps every request, with entitlements or not', () => {
+    fc.assert(
+      fc.property(anyBodyArb, fc.integer({ min: 1, max: 12 }), (body, max) => {
+        checkPlan(expandPairs(body), body, max);
+      }),
+      { numRuns: 300 },
     );
   });
 
