@@ -66,6 +66,7 @@ export default tseslint.config(
                 './src/redis',
                 './src/clients',
                 './src/webhooks',
+                './src/lifecycle',
               ],
               from: [
                 './src/api/**',

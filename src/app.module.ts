@@ -7,12 +7,16 @@ import { HealthModule } from './ops/health.module';
 import { bullConnection } from './redis/redis.connections';
 import { RedisModule } from './redis/redis.module';
 import { AdminModule } from './admin/admin.module';
+import type { WebhookDeliverySettings } from './webhooks/webhook-delivery.settings';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppModuleOptions {
   /** Feature modules that run only in the worker role (registered by the worker feature). */
   readonly workerModules?: readonly (Type | DynamicModule)[];
   /** Modules every role gets (operations: metrics, logging, dashboard). */
   readonly extraModules?: readonly (Type | DynamicModule)[];
+  /** Webhook delivery tuning (tests shorten the backoff); the defaults are the contract's. */
+  readonly webhookDelivery?: Partial<WebhookDeliverySettings>;
 }
 
 @Module({})
@@ -27,6 +31,11 @@ export class AppModule {
         RedisModule,
         HealthModule,
         BullModule.forRoot({ connection: bullConnection(config), prefix: config.redis.prefix }),
+        // Every role tells webhooks (a cancel at the API too); only workers deliver them.
+        WebhooksModule.forRoot({
+          deliver: worker,
+          ...(options.webhookDelivery === undefined ? {} : { delivery: options.webhookDelivery }),
+        }),
         ...(api ? [AccessRequestsModule, AdminModule.forRoot(config)] : []),
         ...(worker ? (options.workerModules ?? []) : []),
         ...(options.extraModules ?? []),

@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app-config';
 import type { IdnConnection } from './identitynow/identitynow.tokens';
 import { ReadinessService } from './ops/readiness.service';
 import { createSimulator, type RunningSimulator, simulatorOptionsFromConfig } from './simulator';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { SubmissionModule } from './submission/submission.module';
 
 export interface RunningGateway {
@@ -78,7 +79,12 @@ export async function bootstrap(
     logger,
     ...options,
     workerModules:
-      idn === undefined ? [] : [SubmissionModule.forRoot({ connection: { useValue: idn.connection } })],
+      idn === undefined
+        ? []
+        : [
+            SubmissionModule.forRoot({ connection: { useValue: idn.connection } }),
+            LifecycleModule.forRoot({ connection: { useValue: idn.connection } }),
+          ],
   });
   if (idn !== undefined) {
     const target = identityNowTarget(idn.connection, idn.simulator);

@@ -1,9 +1,29 @@
 import type { ItemType, RequestType } from './access-request.types';
 
 export type RequestState =
-  'QUEUED' | 'PROCESSING' | 'SUBMITTED' | 'PARTIALLY_SUBMITTED' | 'DUPLICATE' | 'FAILED';
-export type PairOutcome = 'PENDING' | 'SUBMITTED' | 'DUPLICATE' | 'FAILED';
+  'QUEUED' | 'PROCESSING' | 'SUBMITTED' | 'PARTIALLY_SUBMITTED' | 'DUPLICATE' | 'FAILED' | 'CANCELLED';
+export type PairOutcome = 'PENDING' | 'SUBMITTED' | 'DUPLICATE' | 'FAILED' | 'CANCELLED';
 export type HolderOutcome = 'PENDING' | 'SUBMITTED' | 'FAILED';
+
+/** IdentityNow's `RequestedItemStatusRequestState`. */
+export const IDENTITYNOW_STATES = [
+  'EXECUTING',
+  'PROVISIONING_VERIFICATION_PENDING',
+  'REQUEST_COMPLETED',
+  'CANCELLED',
+  'TERMINATED',
+  'REJECTED',
+  'PROVISIONING_FAILED',
+  'NOT_ALL_ITEMS_PROVISIONED',
+  'ERROR',
+] as const;
+export type IdentityNowState = (typeof IDENTITYNOW_STATES)[number];
+
+/** A cancel asked for a submitted pair: not yet sent, accepted by IdentityNow, or refused (why). */
+export interface PairCancel {
+  state: 'PENDING' | 'SENT' | 'REFUSED';
+  reason?: string;
+}
 
 export interface PairStatus {
   requestedFor: string;
@@ -16,6 +36,9 @@ export interface PairStatus {
   duplicateOf?: string;
   holderOutcome?: HolderOutcome;
   reason?: string;
+  /** The latest state IdentityNow reported for a submitted pair; absent until first seen. */
+  identityNowState?: IdentityNowState;
+  cancel?: PairCancel;
 }
 
 export interface RequestRecord {
@@ -24,6 +47,8 @@ export interface RequestRecord {
   state: RequestState;
   createdAt: string;
   updatedAt: string;
+  /** Set once no pair can change any more, or when following ended after LIFECYCLE_MAX_DAYS. */
+  closedAt?: string;
   attempts: number;
   pairs: PairStatus[];
 }

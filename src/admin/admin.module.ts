@@ -7,11 +7,14 @@ import { SUBMISSION_QUEUE } from '../queue/submission-job';
 import { WEBHOOK_QUEUE } from '../webhooks/webhook-job';
 import { TrackingModule } from '../tracking/tracking.module';
 import { queueDashboardModules } from './queue-dashboard.module';
+import { CANCEL_QUEUE } from '../lifecycle/cancel-job';
+import { PairLookupController } from './pair-lookup.controller';
+import { PairLookupService } from './pair-lookup.service';
 import { RedriveController } from './redrive.controller';
 import { RedriveService } from './redrive.service';
 
 /**
- * The admin surface (api roles): Bull Board at /admin/queues and the re-drive endpoint, all behind
+ * The admin surface (api roles): Bull Board at /admin/queues, the re-drive and the pair lookup, all behind
  * the one Fastify hook in admin-auth.ts.
  */
 @Module({})
@@ -21,7 +24,7 @@ export class AdminModule {
       module: AdminModule,
       imports: [
         TrackingModule,
-        ...[SUBMISSION_QUEUE, WEBHOOK_QUEUE].map((name) =>
+        ...[SUBMISSION_QUEUE, WEBHOOK_QUEUE, CANCEL_QUEUE].map((name) =>
           BullModule.registerQueueAsync({
             name,
             inject: [REDIS],
@@ -30,8 +33,8 @@ export class AdminModule {
         ),
         ...queueDashboardModules(config),
       ],
-      controllers: [RedriveController],
-      providers: [RedriveService],
+      controllers: [RedriveController, PairLookupController],
+      providers: [RedriveService, PairLookupService],
     };
   }
 }

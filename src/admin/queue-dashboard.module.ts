@@ -4,6 +4,7 @@ import { BullBoardModule } from '@bull-board/nestjs';
 import type { DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { SUBMISSION_QUEUE } from '../queue/submission-job';
+import { CANCEL_QUEUE } from '../lifecycle/cancel-job';
 import { WEBHOOK_QUEUE } from '../webhooks/webhook-job';
 import { QUEUE_DASHBOARD_ROUTE } from './admin-auth';
 
@@ -42,6 +43,15 @@ export function queueDashboardModules(config: AppConfig): DynamicModule[] {
         readOnlyMode: readOnly,
         allowRetries: !readOnly,
         description: 'access_request.updated deliveries to the calling apps (webhooks); failed = given up',
+      },
+    }),
+    BullBoardModule.forFeature({
+      name: CANCEL_QUEUE,
+      adapter: BullMQAdapter,
+      options: {
+        readOnlyMode: readOnly,
+        allowRetries: !readOnly,
+        description: 'Cancels of submitted pairs, carried out in IdentityNow (one job per request)',
       },
     }),
   ];

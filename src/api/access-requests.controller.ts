@@ -1,19 +1,28 @@
-import { Controller, Get, Headers, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Headers, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientAuthGuard, CurrentClient } from '../auth/auth.guard';
 import type { GatewayClient } from '../clients/gateway-client';
 import type { RequestRecord } from '../access-request/request-record';
 import { AccessRequestsService } from './access-requests.service';
+import { RequestCancelService } from './request-cancel.service';
 import { AccessRequestDto } from '../access-request/dto/access-request.dto';
-import { AcceptedResponseDto, ErrorResponseDtoDoc, RequestStatusDto } from './dto/responses.dto';
+import {
+  AcceptedResponseDto,
+  CancelRequestDto,
+  ErrorResponseDtoDoc,
+  RequestStatusDto,
+} from './dto/responses.dto';
 
 @ApiTags('access-requests')
 @ApiBearerAuth()
 @UseGuards(ClientAuthGuard)
 @Controller('v3/access-requests')
 export class AccessRequestsController {
-  constructor(private readonly service: AccessRequestsService) {}
+  constructor(
+    private readonly service: AccessRequestsService,
+    private readonly cancels: RequestCancelService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -93,5 +102,38 @@ export class AccessRequestsController {
     @Param('trackingId') trackingId: string,
   ): Promise<RequestRecord> {
     return this.service.status(client, trackingId);
+  }
+
+  @Post(':trackingId/cancel')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Cancel one of your requests',
+    description:
+      'Pairs not sent yet end CANCELLED at once and are never sent (their claims are released). Submitted pairs ' +
+      'that IdentityNow has not finished are cancelled there (POST /v3/access-requests/cancel) in the background; ' +
+      'their identityNowState follows, and pair.cancel says whether IdentityNow took the cancel. A pair whose ' +
+      'IdentityNow request also carries another request’s access is not cancelled (pair.cancel says so).',
+  })
+  @ApiBody({ type: CancelRequestDto })
+  @ApiResponse({ status: 202, type: RequestStatusDto, description: 'The status body after the cancel' })
+  @ApiResponse({
+    status: 400,
+    type: ErrorResponseDtoDoc,
+    description: 'comment missing, blank or over 255 characters',
+  })
+  @ApiResponse({ status: 401, type: ErrorResponseDtoDoc })
+  @ApiResponse({
+    status: 404,
+    type: ErrorResponseDtoDoc,
+    description: 'Unknown, expired, or another client’s request',
+  })
+  @ApiResponse({ status: 409, type: ErrorResponseDtoDoc, description: 'Nothing left to cancel' })
+  @ApiResponse({ status: 503, type: ErrorResponseDtoDoc, description: 'Redis unavailable; see Retry-After' })
+  async cancel(
+    @CurrentClient() client: GatewayClient,
+    @Param('trackingId') trackingId: string,
+    @Body() body: unknown,
+  ): Promise<RequestRecord> {
+    return this.cancels.cancel(client, trackingId, body);
   }
 }

@@ -9,6 +9,7 @@ import { AccessRequestsController } from './access-requests.controller';
 import { AccessRequestsService } from './access-requests.service';
 import { IdempotencyService } from './idempotency.service';
 import { QuotaService } from './quota.service';
+import { RequestCancelService } from './request-cancel.service';
 import { SubmissionProducer } from './submission.producer';
 
 @Module({
@@ -23,7 +24,13 @@ import { SubmissionProducer } from './submission.producer';
     }),
   ],
   controllers: [AccessRequestsController],
-  providers: [AccessRequestsService, IdempotencyService, QuotaService, SubmissionProducer],
+  providers: [
+    AccessRequestsService,
+    IdempotencyService,
+    QuotaService,
+    SubmissionProducer,
+    RequestCancelService,
+  ],
   exports: [SubmissionProducer],
 })
 export class AccessRequestsModule {}

@@ -158,6 +158,16 @@ export class SubmissionProducer {
     };
   }
 
+  /** Takes a job out while no worker has it (a cancel before intake); false once a worker took it. */
+  async removeWaiting(trackingId: string): Promise<boolean> {
+    const job = await this.queue.getJob(trackingId);
+    if (job === undefined) return false;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    // Refused (0) for a job that became active meanwhile: its lock is held.
+    return (await this.queue.remove(trackingId)) === 1;
+  }
+
   private unavailable(): UnavailableError {
     return new UnavailableError(
       ['the request queue (Redis) is unavailable; nothing was accepted, retry after the indicated delay'],

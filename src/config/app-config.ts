@@ -63,6 +63,14 @@ export interface AppConfig {
     /** Bull Board shows queues and jobs but refuses retry, remove, pause, clean. */
     readonly readOnly: boolean;
   };
+  readonly lifecycle: {
+    /** How often the status feed is read for submitted pairs (IDN_STATUS_POLL_MS). */
+    readonly pollMs: number;
+    /** The share of the IdentityNow budget the following may take in any window (IDN_STATUS_BUDGET_PERCENT). */
+    readonly budgetPercent: number;
+    /** A request is followed at most this long (LIFECYCLE_MAX_DAYS), then closed. */
+    readonly maxFollowMs: number;
+  };
   readonly webhooks: {
     /** A delivery is retried until this long after its first attempt (WEBHOOK_RETRY_HOURS). */
     readonly retryWindowMs: number;
@@ -154,6 +162,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     },
     simulator: simulatorConfigFrom(env, env.NODE_ENV),
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, readOnly: env.ADMIN_READ_ONLY === 'true' },
+    lifecycle: {
+      pollMs: env.IDN_STATUS_POLL_MS ?? 60_000,
+      budgetPercent: env.IDN_STATUS_BUDGET_PERCENT ?? 20,
+      maxFollowMs: Math.round((env.LIFECYCLE_MAX_DAYS ?? 30) * 86_400_000),
+    },
     webhooks: { retryWindowMs: Math.round((env.WEBHOOK_RETRY_HOURS ?? 24) * 3_600_000) },
     logLevel: env.LOG_LEVEL ?? 'info',
   };

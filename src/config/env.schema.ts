@@ -135,6 +135,15 @@ export class EnvironmentVariables extends SimulatorEnvironmentVariables {
   @Max(720)
   WEBHOOK_RETRY_HOURS?: number;
 
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(100) @Max(86_400_000) IDN_STATUS_POLL_MS?: number;
+  @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(1) @Max(100) IDN_STATUS_BUDGET_PERCENT?: number;
+  @IsOptional()
+  @Transform(toOptionalNumber)
+  @IsNumber({}, { message: 'LIFECYCLE_MAX_DAYS must be a number of days such as 30 or 0.5' })
+  @IsPositive()
+  @Max(3650)
+  LIFECYCLE_MAX_DAYS?: number;
+
   @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(1) @Max(100_000) AUTH_FAILURES_PER_MINUTE?: number;
   @IsOptional() @Transform(toOptionalInt) @IsInt() @Min(100) @Max(3_600_000) AUTH_FAILURE_WINDOW_MS?: number;
   /** Addresses or CIDRs of the proxies in front (`10.0.0.0/8,loopback`); never blanket trust. */

@@ -1,17 +1,25 @@
+import { releasesClaim } from '../access-request/lifecycle';
 import type { HolderOutcome, PairStatus, RequestRecord } from '../access-request/request-record';
 import { requestState } from '../access-request/request-state';
-import type { PairResult, StoredPair, StoredRequest } from './request.store';
+import type { HolderPair, StoredPair, StoredRequest } from './request.store';
 
-/** What a DUPLICATE's holder has achieved for the same pair (its result under the same fingerprint). */
-export function holderOutcomeOf(holder: PairResult | undefined): HolderOutcome {
-  switch (holder?.outcome) {
+/**
+ * What a DUPLICATE's holder has achieved for the same pair. FAILED means "ask again and it is
+ * submitted": the holder failed, was cancelled before sending, or ended in IdentityNow in a state that
+ * released its claim (a rejected GRANT). A REVOKE keeps its claim whatever IdentityNow did, so it
+ * stays SUBMITTED.
+ */
+export function holderOutcomeOf(holder: HolderPair | undefined, pair: StoredPair): HolderOutcome {
+  const o = holder?.result;
+  switch (o?.outcome) {
     case 'SUBMITTED':
-      return 'SUBMITTED';
+      return releasesClaim(pair.d.requestType, holder?.idn?.state) ? 'FAILED' : 'SUBMITTED';
     case 'FAILED':
+    case 'CANCELLED':
       return 'FAILED';
     case 'DUPLICATE':
       // IdentityNow reported it existing to the holder: it is there.
-      return holder.duplicateOf === 'identitynow' ? 'SUBMITTED' : 'PENDING';
+      return o.duplicateOf === 'identitynow' ? 'SUBMITTED' : 'PENDING';
     default:
       return 'PENDING';
   }
@@ -19,7 +27,7 @@ export function holderOutcomeOf(holder: PairResult | undefined): HolderOutcome {
 
 function pairStatus(
   p: StoredPair,
-  holder: (trackingId: string, fp: string) => PairResult | undefined,
+  holder: (trackingId: string, fp: string) => HolderPair | undefined,
 ): PairStatus {
   const o = p.o;
   return {
@@ -33,15 +41,24 @@ function pairStatus(
       : {}),
     ...(o.duplicateOf !== undefined ? { duplicateOf: o.duplicateOf } : {}),
     ...(o.outcome === 'DUPLICATE' && o.duplicateOf !== undefined && o.duplicateOf !== 'identitynow'
-      ? { holderOutcome: holderOutcomeOf(holder(o.duplicateOf, p.fp)) }
+      ? { holderOutcome: holderOutcomeOf(holder(o.duplicateOf, p.fp), p) }
       : {}),
     ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    ...(o.outcome === 'SUBMITTED' && p.idn !== undefined ? { identityNowState: p.idn.state } : {}),
+    ...(p.cancel === undefined
+      ? {}
+      : {
+          cancel: {
+            state: p.cancel.state,
+            ...(p.cancel.reason === undefined ? {} : { reason: p.cancel.reason }),
+          },
+        }),
   };
 }
 
 export function buildRecord(
   stored: StoredRequest,
-  holder: (trackingId: string, fp: string) => PairResult | undefined,
+  holder: (trackingId: string, fp: string) => HolderPair | undefined,
 ): RequestRecord {
   const pairs = stored.pairs.map((p) => pairStatus(p, holder));
   return {
@@ -51,6 +68,7 @@ export function buildRecord(
     state: stored.phase === 'redrive' ? 'QUEUED' : requestState(pairs),
     createdAt: stored.meta.createdAt,
     updatedAt: stored.updatedAt,
+    ...(stored.closedAt === undefined ? {} : { closedAt: stored.closedAt }),
     attempts: stored.pairs.reduce((max, p) => Math.max(max, p.attempts), 0),
     pairs,
   };

@@ -1,6 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { ItemType, RequestType } from '../access-request/access-request.types';
-import type { PairOutcome, RequestRecord } from '../access-request/request-record';
+import type {
+  IdentityNowState,
+  PairCancel,
+  PairOutcome,
+  RequestRecord,
+} from '../access-request/request-record';
 import type { AppConfig } from '../config/app-config';
 import { redisKey } from '../redis/redis.keys';
 import { luaScript, type LuaScript } from '../redis/redis-scripts';
@@ -25,6 +30,21 @@ export interface PairResult {
   readonly unknown?: true;
 }
 
+/** What IdentityNow last said of a submitted pair (`s:` field): its state, and the row it came from. */
+export interface PairIdnStatus {
+  readonly state: IdentityNowState;
+  readonly accessRequestId?: string;
+  readonly modified?: string;
+}
+
+/** A cancel asked for a pair that is in flight or submitted (`x:` field). */
+export interface PairCancelRecord {
+  readonly state: PairCancel['state'];
+  readonly comment: string;
+  readonly reason?: string;
+  readonly at: string;
+}
+
 export interface RequestMeta {
   readonly clientId: string;
   readonly createdAt: string;
@@ -42,6 +62,8 @@ export interface StoredPair {
   /** The call that carries the pair while it is not final. */
   readonly call: string | undefined;
   readonly attempts: number;
+  readonly idn: PairIdnStatus | undefined;
+  readonly cancel: PairCancelRecord | undefined;
 }
 
 export interface StoredRequest {
@@ -50,6 +72,11 @@ export interface StoredRequest {
   readonly phase: RequestPhase;
   readonly pairs: readonly StoredPair[];
   readonly updatedAt: string;
+  /** Bumped by every write of the request (`v`): a change's identity. */
+  readonly version: number;
+  readonly closedAt: string | undefined;
+  /** The digest of the last state told to the client's webhook. */
+  readonly notified: string | undefined;
 }
 
 /** Hash fields of a request (one hash per request; see docs/architecture.md, "Records in Redis"). */
@@ -63,6 +90,10 @@ export const REQUEST_FIELD = {
   result: 'o:',
   call: 'c:',
   attempts: 'a:',
+  idn: 's:',
+  cancel: 'x:',
+  closedAt: 'closedAt',
+  notified: 'nd',
 } as const;
 
 export function requestRetentionSeconds(config: AppConfig): number {
@@ -70,7 +101,12 @@ export function requestRetentionSeconds(config: AppConfig): number {
   return Math.max(s.dedupeWindowSeconds, s.failedJobRetentionSeconds, 86_400);
 }
 
-function parseRequest(trackingId: string, h: Record<string, string>): StoredRequest | undefined {
+export interface HolderPair {
+  readonly result: PairResult;
+  readonly idn: PairIdnStatus | undefined;
+}
+
+export function parseRequest(trackingId: string, h: Record<string, string>): StoredRequest | undefined {
   const meta = h[REQUEST_FIELD.meta];
   if (meta === undefined) return undefined;
   const pairs: StoredPair[] = [];
@@ -78,12 +114,16 @@ function parseRequest(trackingId: string, h: Record<string, string>): StoredRequ
     if (!field.startsWith(REQUEST_FIELD.descriptor)) continue;
     const fp = field.slice(REQUEST_FIELD.descriptor.length);
     const result = h[REQUEST_FIELD.result + fp];
+    const idn = h[REQUEST_FIELD.idn + fp];
+    const cancel = h[REQUEST_FIELD.cancel + fp];
     pairs.push({
       fp,
       d: JSON.parse(value) as PairDescriptor,
       o: result === undefined ? { outcome: 'PENDING' } : (JSON.parse(result) as PairResult),
       call: h[REQUEST_FIELD.call + fp],
       attempts: Number(h[REQUEST_FIELD.attempts + fp] ?? 0),
+      idn: idn === undefined ? undefined : (JSON.parse(idn) as PairIdnStatus),
+      cancel: cancel === undefined ? undefined : (JSON.parse(cancel) as PairCancelRecord),
     });
   }
   pairs.sort((a, b) => a.d.i - b.d.i);
@@ -93,6 +133,9 @@ function parseRequest(trackingId: string, h: Record<string, string>): StoredRequ
     phase: (h[REQUEST_FIELD.phase] ?? 'handed-off') as RequestPhase,
     pairs,
     updatedAt: h[REQUEST_FIELD.updatedAt] ?? (JSON.parse(meta) as RequestMeta).createdAt,
+    version: Number(h[REQUEST_FIELD.version] ?? 0),
+    closedAt: h[REQUEST_FIELD.closedAt],
+    notified: h[REQUEST_FIELD.notified],
   };
 }
 
@@ -113,14 +156,14 @@ return 1
  * expiry from here) and read by both sides. The status body is derived from it on every read.
  */
 export class RequestStore {
-  private readonly prefix: string;
+  readonly prefix: string;
   readonly retentionSeconds: number;
   // Defined up front: a script first defined while an auto-pipeline is open breaks that pipeline.
   private readonly finishedScript: LuaScript<number>;
   private readonly redriveScript: LuaScript<number>;
 
   constructor(
-    private readonly redis: Redis | Cluster,
+    readonly redis: Redis | Cluster,
     config: AppConfig,
   ) {
     this.prefix = config.redis.prefix;
@@ -140,13 +183,24 @@ export class RequestStore {
   /** The status body; a DUPLICATE shows what its holder has achieved for the same pair so far. */
   async record(trackingId: string): Promise<RequestRecord | undefined> {
     const stored = await this.load(trackingId);
-    if (stored === undefined) return undefined;
-    const holders = new Map<string, PairResult | undefined>();
+    return stored === undefined ? undefined : this.recordOf(stored);
+  }
+
+  async recordOf(stored: StoredRequest): Promise<RequestRecord> {
+    const holders = new Map<string, HolderPair>();
     for (const p of stored.pairs) {
       const holder = p.o.duplicateOf;
       if (p.o.outcome !== 'DUPLICATE' || holder === undefined || holder === 'identitynow') continue;
-      const raw = await this.redis.hget(this.key(holder), REQUEST_FIELD.result + p.fp);
-      holders.set(`${holder}|${p.fp}`, raw === null ? undefined : (JSON.parse(raw) as PairResult));
+      const [o, s] = await this.redis.hmget(
+        this.key(holder),
+        REQUEST_FIELD.result + p.fp,
+        REQUEST_FIELD.idn + p.fp,
+      );
+      if (o === null || o === undefined) continue;
+      holders.set(`${holder}|${p.fp}`, {
+        result: JSON.parse(o) as PairResult,
+        idn: s === null || s === undefined ? undefined : (JSON.parse(s) as PairIdnStatus),
+      });
     }
     return buildRecord(stored, (holder, fp) => holders.get(`${holder}|${fp}`));
   }

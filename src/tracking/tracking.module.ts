@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { REDIS } from '../redis/redis.tokens';
+import { RequestEvents } from './request-events';
 import { RequestStore } from './request.store';
 
 /** The API's view of requests, through its fail-fast connection. */
@@ -13,7 +14,8 @@ import { RequestStore } from './request.store';
       inject: [REDIS, APP_CONFIG],
       useFactory: (redis: Redis, config: AppConfig) => new RequestStore(redis, config),
     },
+    RequestEvents,
   ],
-  exports: [RequestStore],
+  exports: [RequestStore, RequestEvents],
 })
 export class TrackingModule {}

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { Queue } from 'bullmq';
 import type { RequestRecord } from '../access-request/request-record';
 import { ClientRegistry } from '../clients/client-registry.service';
+import { withTimeout } from '../common/with-timeout';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../ops/metrics.service';
@@ -15,6 +16,7 @@ import {
   type WebhookJobData,
 } from './webhook-job';
 
+const CLOSE_WAIT_MS = 2_000;
 // The retry window (WEBHOOK_RETRY_HOURS), not a count, ends the retries.
 const UNBOUNDED_ATTEMPTS = 1_000_000;
 
@@ -37,6 +39,11 @@ export class WebhookNotifier implements OnApplicationShutdown {
       this.logger.warn(`queue: ${err.message}`);
     });
     metrics.watchQueue(WEBHOOK_QUEUE, this.queue);
+  }
+
+  /** Whether the client has a webhook (so a change is worth building a status body for). */
+  wants(clientId: string): boolean {
+    return this.clients.get(clientId)?.webhook !== undefined;
   }
 
   /**
@@ -66,7 +73,13 @@ export class WebhookNotifier implements OnApplicationShutdown {
     );
   }
 
+  // Bounded: with Redis gone, closing would wait for a reconnect that may never come.
   async onApplicationShutdown(): Promise<void> {
-    await this.queue.close().catch(() => undefined);
+    const closed = await withTimeout(
+      this.queue.close().then(() => true),
+      CLOSE_WAIT_MS,
+      () => false,
+    ).catch(() => false);
+    if (!closed) void this.queue.disconnect().catch(() => undefined);
   }
 }

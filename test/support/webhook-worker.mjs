@@ -3,8 +3,8 @@
 import 'reflect-metadata';
 import { createGateway } from '../../dist/app.factory.js';
 import { loadConfig } from '../../dist/config/app-config.js';
-import { WebhooksModule } from '../../dist/webhooks/webhooks.module.js';
 
 const config = loadConfig(process.env);
-const app = await createGateway(config, { modules: [WebhooksModule.forRoot({ deliver: true })] });
+// AppModule registers webhook delivery for ROLE=worker; no submission worker is added here.
+const app = await createGateway(config);
 await app.listen({ port: config.http.port, host: '127.0.0.1' });

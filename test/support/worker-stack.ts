@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { createSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
+import { LifecycleModule } from '../../src/lifecycle/lifecycle.module';
+import type { LifecycleSettings } from '../../src/lifecycle/lifecycle.settings';
 import { SubmissionModule } from '../../src/submission/submission.module';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import type { GatewayOptions } from '../../src/app.factory';
@@ -30,16 +32,30 @@ export const FAST_ENV: Record<string, string> = {
   IDN_TIMEOUT_MS: '2000',
   SHUTDOWN_GRACE_MS: '3000',
   RECONCILE_SETTLE_MS: '300',
+  // Lifecycle polling stays out of tests about submission (its status reads would meet their faults);
+  // the lifecycle tests set their own interval.
+  IDN_STATUS_POLL_MS: '3600000',
 };
 
 /** A private Redis, a simulator over loopback HTTP, and one gateway with API and worker (ROLE=all). */
 export async function startWorkerStack(
-  opts: { env?: Record<string, string>; sim?: SimulatorOptions; redis?: PrivateRedis } = {},
+  opts: {
+    env?: Record<string, string>;
+    sim?: SimulatorOptions;
+    redis?: PrivateRedis;
+    lifecycle?: Partial<LifecycleSettings>;
+  } = {},
 ): Promise<WorkerStack> {
   const redis = opts.redis ?? (await startRedis());
   // reportExisting off: every creation is counted, so a pair sent twice shows up as 2.
   const sim = await createSimulator({ reportExisting: false, ...opts.sim });
-  const gw = await startWorkerGateway(redis, sim, opts.env);
+  const gw = await startWorkerGateway(
+    redis,
+    sim,
+    opts.env,
+    sim.credentials,
+    opts.lifecycle === undefined ? {} : { lifecycle: opts.lifecycle },
+  );
   const stack: WorkerStack = {
     redis,
     sim,
@@ -83,8 +99,17 @@ export async function startWorkerGateway(
   sim: RunningSimulator,
   env: Record<string, string> = {},
   credentials: { clientId: string; clientSecret: string } = sim.credentials,
-  options: GatewayOptions = {},
+  options: GatewayOptions & { lifecycle?: Partial<LifecycleSettings> } = {},
 ): Promise<TestGateway> {
+  const connection = {
+    useValue: {
+      baseUrl: sim.url,
+      tokenUrl: `${sim.url}/oauth/token`,
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+    },
+  };
+  const { lifecycle, ...gatewayOptions } = options;
   return startGateway(
     {
       REDIS_URL: redis.url,
@@ -96,18 +121,10 @@ export async function startWorkerGateway(
       ...env,
     },
     {
-      ...options,
+      ...gatewayOptions,
       workerModules: [
-        SubmissionModule.forRoot({
-          connection: {
-            useValue: {
-              baseUrl: sim.url,
-              tokenUrl: `${sim.url}/oauth/token`,
-              clientId: credentials.clientId,
-              clientSecret: credentials.clientSecret,
-            },
-          },
-        }),
+        SubmissionModule.forRoot({ connection }),
+        LifecycleModule.forRoot({ connection, ...(lifecycle === undefined ? {} : { settings: lifecycle }) }),
       ],
     },
   );

@@ -42,6 +42,12 @@ describe('layout', () => {
     expect(files.filter((f) => HTTP_EDGE.test(f))).toEqual([]);
   });
 
+  it('the lifecycle (poller, cancel job) never reaches the HTTP edge', () => {
+    const files = reachable('lifecycle/lifecycle.module.ts');
+    expect(files).toContain('tracking/request-events.ts');
+    expect(files.filter((f) => HTTP_EDGE.test(f))).toEqual([]);
+  });
+
   it('the domain core reaches nothing outside itself', () => {
     const files = reachable('access-request/access-request.validator.ts');
     expect(files.filter((f) => !f.startsWith('access-request/'))).toEqual([]);

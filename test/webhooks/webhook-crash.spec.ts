@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import { WebhookNotifier } from '../../src/webhooks/webhook.producer';
 import { webhookMessageId, WEBHOOK_QUEUE, type WebhookJobData } from '../../src/webhooks/webhook-job';
-import { WebhooksModule } from '../../src/webhooks/webhooks.module';
 import { SIGNING_SECRET, writeClientsFile } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
@@ -50,10 +49,7 @@ describe('webhooks: at least once across a worker crash', () => {
   it('delivers again, with the same webhook-id, when the process delivering it is killed', async () => {
     child = await startGatewayProcess({ ...env, ROLE: 'worker' }, WEBHOOK_WORKER);
     // The notifier of an API process: it queues, it does not deliver.
-    api = await startGateway(
-      { ...env, ROLE: 'api' },
-      { modules: [WebhooksModule.forRoot({ deliver: false })] },
-    );
+    api = await startGateway({ ...env, ROLE: 'api' });
     const now = new Date().toISOString();
     const body: RequestRecord = {
       trackingId: randomUUID(),
@@ -78,10 +74,7 @@ describe('webhooks: at least once across a worker crash', () => {
     await waitUntil('the first delivery to arrive', () => receiver.to('/hook').length === 1);
     expect(await child.stop('SIGKILL')).toBe('SIGKILL');
 
-    survivor = await startGateway(
-      { ...env, ROLE: 'worker' },
-      { modules: [WebhooksModule.forRoot({ deliver: true })] },
-    );
+    survivor = await startGateway({ ...env, ROLE: 'worker' });
     const queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
       connection: { host: '127.0.0.1', port: redis.port },
       prefix: 'arg',

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import { WebhookNotifier } from '../../src/webhooks/webhook.producer';
 import { webhookMessageId, WEBHOOK_QUEUE, type WebhookJobData } from '../../src/webhooks/webhook-job';
-import { WebhooksModule } from '../../src/webhooks/webhooks.module';
 import { grant } from '../support/bodies';
 import { basic, SIGNING_SECRET, writeClientsFile } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
@@ -141,7 +140,7 @@ describe('webhooks', () => {
           ...ADMIN,
         },
         {
-          modules: [WebhooksModule.forRoot({ deliver: true, delivery: FAST })],
+          webhookDelivery: FAST,
           logDestination: logs,
         },
       );
@@ -301,7 +300,7 @@ describe('webhooks', () => {
         .set('authorization', basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD));
       expect(res.status).toBe(200);
       const queues = res.body.queues as { name: string; jobs: { id: string }[] }[];
-      expect(queues.map((q) => q.name).sort()).toEqual(['submissions', 'webhooks']);
+      expect(queues.map((q) => q.name).sort()).toEqual(['cancels', 'submissions', 'webhooks']);
       expect(queues.find((q) => q.name === 'webhooks')!.jobs.map((j) => j.id)).toContain(id);
     });
 
@@ -338,12 +337,7 @@ describe('webhooks', () => {
           LOG_LEVEL: 'info',
         },
         {
-          modules: [
-            WebhooksModule.forRoot({
-              deliver: true,
-              delivery: { ...FAST, backoffBaseMs: 100, backoffMaxMs: 400 },
-            }),
-          ],
+          webhookDelivery: { ...FAST, backoffBaseMs: 100, backoffMaxMs: 400 },
           logDestination: logs,
         },
       );

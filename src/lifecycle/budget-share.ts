@@ -1,0 +1,38 @@
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * A call starts only once the call `perWindow` before it ended a window ago: no window holds more, even
+ * counted by arrival. One poller runs at a time (the lease), so a process-local log is the whole count.
+ */
+export class BudgetShare {
+  private readonly ends: number[] = [];
+
+  constructor(
+    readonly perWindow: number,
+    readonly windowMs: number,
+  ) {}
+
+  async take(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      while (this.ends.length > 0 && (this.ends[0] as number) <= now - this.windowMs) this.ends.shift();
+      if (this.ends.length < this.perWindow || signal?.aborted === true) return;
+      await sleep((this.ends[0] as number) + this.windowMs - now + 1, signal);
+    }
+  }
+
+  done(): void {
+    this.ends.push(Date.now());
+  }
+}
