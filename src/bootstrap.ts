@@ -7,6 +7,7 @@ import { ReadinessService } from './ops/readiness.service';
 import { createSimulator, type RunningSimulator, simulatorOptionsFromConfig } from './simulator';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { SubmissionModule } from './submission/submission.module';
+import { WorkerCoreModule } from './submission/worker-core.module';
 
 export interface RunningGateway {
   readonly app: NestFastifyApplication;
@@ -82,8 +83,9 @@ export async function bootstrap(
       idn === undefined
         ? []
         : [
-            SubmissionModule.forRoot({ connection: { useValue: idn.connection } }),
-            LifecycleModule.forRoot({ connection: { useValue: idn.connection } }),
+            WorkerCoreModule.forRoot({ connection: { useValue: idn.connection } }),
+            SubmissionModule,
+            LifecycleModule.forRoot(),
           ],
   });
   if (idn !== undefined) {

@@ -131,11 +131,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** Changes not yet told (sorted set, tracking id → ms first marked); a writer adds with ZADD NX. */
-export function lifecycleDirtyKey(prefix: string): string {
-  return redisKey(prefix, 'lifecycle', 'dirty');
-}
-
 export interface LifecycleWrite {
   readonly expectedVersion?: number;
   /** Hash fields to set; `undefined` deletes. */
@@ -175,7 +170,7 @@ export class LifecycleStore {
   ) {
     const prefix = config.redis.prefix;
     this.followKey = redisKey(prefix, 'lifecycle', 'follow');
-    this.dirtyKey = lifecycleDirtyKey(prefix);
+    this.dirtyKey = requests.dirtyKey;
     this.watermarkKey = redisKey(prefix, 'lifecycle', 'watermark');
     this.leaseKey = redisKey(prefix, 'lifecycle', 'lease');
     const redis = requests.redis;

@@ -9,9 +9,9 @@ export const METRIC_PREFIX = 'gateway_';
 
 // Label values are closed sets: values taken from requests (ids, free text) would make a series each
 // and leak data into metrics.
-export type PairOutcome = 'submitted' | 'duplicate' | 'failed';
+export type PairOutcome = 'submitted' | 'duplicate' | 'failed' | 'cancelled';
 /** What one processing attempt of a job ended as. `retry` = this attempt failed and the job will run again. */
-export type JobOutcome = 'submitted' | 'partially_submitted' | 'duplicate' | 'failed' | 'retry';
+export type JobOutcome = 'submitted' | 'partially_submitted' | 'duplicate' | 'cancelled' | 'failed' | 'retry';
 /** IdentityNow operations the client performs. */
 export type IdnOperation = 'token' | 'submit' | 'status' | 'cancel';
 export type TokenRefreshResult = 'ok' | 'error';

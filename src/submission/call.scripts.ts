@@ -7,10 +7,13 @@ const PRELUDE = `
 local function fenced(lockKey, token)
   return token == '' or redis.call('GET', lockKey) == token
 end
+-- The last KEY of every script is the changed-requests set (RequestStore.dirtyKey).
 local function touch(reqKey, ttl, now)
   redis.call('HINCRBY', reqKey, 'v', 1)
   redis.call('HSET', reqKey, 'updatedAt', now)
   redis.call('EXPIRE', reqKey, ttl)
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[#KEYS], 'NX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), string.match(reqKey, '([^:]+)$'))
 end
 local function addUnits(callKey, waitKey, a, n)
   local nu = redis.call('HINCRBY', callKey, 'nu', n)
@@ -33,8 +36,8 @@ end
  * identities per call, nPairs, per pair [fp, descriptor ('' keep), result, placement ('' final, c<k>
  * new call k, l<k> lane unit k, e<id> an existing call)], nCalls, per call [id, ctx, n, units…],
  * nLaneUnits, per lane unit [ctx, candidate id, identity, max entitlements, entitlements, nItems,
- * items…, n, units…], then the ids of the existing calls pairs go back to and their count (their keys end
- * KEYS), and last the client id. 'new' writes a request that does not exist yet (returns {2} when it
+ * items…, n, units…], then the ids of the existing calls pairs go back to and their count (their keys,
+ * then the changed-requests set, end KEYS), and last the client id. 'new' writes a request that does not exist yet (returns {2} when it
  * does); 'redrive' takes back only pairs that are final and in no call. A pair goes back only into a
  * call whose outcome is still unknown (never proven absent): else nothing is written and {3} is
  * returned; `rev` is bumped so a pass that read the call before cannot settle it without the pair.
@@ -48,7 +51,7 @@ if not fenced(lockKey, token) then return {0} end
 if mode == 'new' and redis.call('HEXISTS', reqKey, 'meta') == 1 then return {2} end
 local nBack = tonumber(ARGV[#ARGV - 1])
 for e = 1, nBack do
-  local key = KEYS[#KEYS - nBack + e]
+  local key = KEYS[#KEYS - 1 - nBack + e]
   if redis.call('HGET', key, 'state') ~= 'unknown' or redis.call('HEXISTS', key, 'absent') == 1 then return {3} end
 end
 local nPairs = tonumber(ARGV[7])
@@ -117,7 +120,7 @@ for i = 1, nPairs do
     end
   end
 end
-for e = 1, nBack do redis.call('HINCRBY', KEYS[#KEYS - nBack + e], 'rev', 1) end
+for e = 1, nBack do redis.call('HINCRBY', KEYS[#KEYS - 1 - nBack + e], 'rev', 1) end
 redis.call('HINCRBY', reqKey, 'open', open)
 redis.call('HSET', reqKey, 'phase', 'handed-off')
 touch(reqKey, ttl, now)
@@ -134,7 +137,7 @@ return out
 
 /**
  * A transition of one call and its pairs. KEYS: call, its job lock, the client's waiting counter, the
- * requests (nReq), the new calls. ARGV: token, callId, ttl, now, fromStates (comma list, '' = any),
+ * requests (nReq), the new calls, the changed-requests set. ARGV: token, callId, ttl, now, fromStates (comma list, '' = any),
  * newState ('' = keep), strict (1 = every listed pair must still be in this call and the call must
  * hold exactly `units` units at revision `rev`, else nothing is written), units, rev, nReq, nFields,
  * fields…, nPairs, per pair

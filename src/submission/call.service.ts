@@ -165,11 +165,12 @@ export class CallService {
         return this.retryOrGiveUp(call, fence, reason, finalAttempt, 0, changes);
       }
       if (found !== undefined) {
+        const callId = call.id;
         const results = live.map((u): PairUpdate => {
           const ids = found.accessRequestIds.get(u.identityId) ?? [];
           return this.steps.final(
             u,
-            { outcome: 'SUBMITTED', ...(ids.length > 0 ? { accessRequestIds: ids } : {}) },
+            { outcome: 'SUBMITTED', call: callId, ...(ids.length > 0 ? { accessRequestIds: ids } : {}) },
             1,
           );
         });

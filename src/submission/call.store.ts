@@ -296,6 +296,7 @@ export class CallStore {
       ...input.calls.map((c) => this.key(c.id)),
       ...input.lanes.flatMap((l, k) => [this.laneKey(l.lane), this.key(input.candidates[k] ?? '')]),
       ...back.map((id) => this.key(id)),
+      this.requests.dirtyKey,
     ];
     const [code, ...created] = await this.handoffScript(keys, args);
     const outcome = code === 1 ? 'written' : code === 2 ? 'exists' : code === 3 ? 'changed' : 'lock-lost';
@@ -345,6 +346,7 @@ export class CallStore {
       this.waitingKey(input.call.ctx.clientId),
       ...reqs.map((t) => this.requests.key(t)),
       ...newCalls.map((c) => this.key(c.id)),
+      this.requests.dirtyKey,
     ];
     const [code, ...rest] = await this.applyScript(keys, args);
     if (code === 0) return { ok: false, why: 'lock-lost' };

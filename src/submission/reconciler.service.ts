@@ -2,11 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GATEWAY_META } from '../access-request/access-request.types';
 import { MetricsService } from '../ops/metrics.service';
 import { IdentityNowClient } from '../identitynow/identitynow.client';
+import { IdnRateLimitedError } from '../identitynow/identitynow.errors';
 import type { IdnRequestedItemStatus } from '../identitynow/identitynow.types';
 
 const PAGE = 250;
 /** Bounded: a read that reaches it without finding the call proves nothing (it throws). */
 const MAX_PAGES_PER_IDENTITY = 8;
+/** Reads of one identity's ids once the call is found (without them a cancel cannot name the pair). */
+const ID_READ_TRIES = 4;
 /** Hosts' clocks and IdentityNow's may disagree a little. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -49,12 +52,10 @@ export class ReconcilerService {
     signal?: AbortSignal,
   ): Promise<ArrivedSubmission | undefined> {
     const after = new Date(since.getTime() - CLOCK_SKEW_MS).toISOString();
-    // Every identity is read: one POST arrives whole, but each identity's accessRequestIds are its own.
+    // IdentityNow takes or refuses a POST whole, so one identity's complete read decides for the call;
+    // the other identities are read after a find only for their own accessRequestIds.
     const ids = new Map<string, string[]>();
-    let truncated: string | undefined;
-    for (const identity of identities) {
-      const { found, complete } = await this.entriesFor(identity, submissionId, after, signal);
-      if (!complete) truncated = identity;
+    const add = (identity: string, found: readonly IdnRequestedItemStatus[]): void => {
       for (const e of found) {
         const who = e.requestedFor?.id ?? identity;
         const list = ids.get(who) ?? [];
@@ -62,15 +63,53 @@ export class ReconcilerService {
           list.push(e.accessRequestId);
         ids.set(who, list);
       }
-    }
-    if (ids.size === 0 && truncated !== undefined)
-      throw new Error(
+    };
+    let problem: Error | undefined;
+    const unread: string[] = [];
+    for (const [k, identity] of identities.entries()) {
+      let read;
+      try {
+        read = await this.entriesFor(identity, submissionId, after, signal);
+      } catch (err) {
+        if (err instanceof IdnRateLimitedError) throw err;
+        problem = err instanceof Error ? err : new Error(String(err));
+        unread.push(identity);
+        continue;
+      }
+      if (read.found.length > 0) {
+        add(identity, read.found);
+        await this.readIds([...unread, ...identities.slice(k + 1)], submissionId, after, signal, add);
+        this.logger.log(`submission ${submissionId} had reached IdentityNow; not sending it again`);
+        return { accessRequestIds: ids };
+      }
+      if (read.complete) return undefined;
+      problem = new Error(
         `status read of ${submissionId} stopped after ${MAX_PAGES_PER_IDENTITY * PAGE} items of identity ` +
-          `${truncated} without reaching the call's time; it cannot prove the call absent`,
+          `${identity} without reaching the call's time; it cannot prove the call absent`,
       );
-    if (ids.size === 0) return undefined;
-    this.logger.log(`submission ${submissionId} had reached IdentityNow; not sending it again`);
-    return { accessRequestIds: ids };
+      unread.push(identity);
+    }
+    throw problem ?? new Error(`call ${submissionId} names no identity to read`);
+  }
+
+  /** Best effort, a few tries each: without its ids a pair cannot be named in a cancel. */
+  private async readIds(
+    identities: readonly string[],
+    submissionId: string,
+    after: string,
+    signal: AbortSignal | undefined,
+    add: (identity: string, found: readonly IdnRequestedItemStatus[]) => void,
+  ): Promise<void> {
+    for (const identity of identities) {
+      for (let tries = 1; tries <= ID_READ_TRIES; tries++) {
+        try {
+          add(identity, (await this.entriesFor(identity, submissionId, after, signal)).found);
+          break;
+        } catch (err) {
+          if (err instanceof IdnRateLimitedError) return;
+        }
+      }
+    }
   }
 
   private async entriesFor(

@@ -10,7 +10,7 @@ import type { RequestRecord } from '../access-request/request-record';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { jobLogger, PINO_LOGGER, type PinoLogger } from '../ops/logger';
-import { MetricsService } from '../ops/metrics.service';
+import { type JobOutcome, MetricsService, type PairOutcome } from '../ops/metrics.service';
 import { ReadinessService } from '../ops/readiness.service';
 import { SUBMISSION_BACKOFF_TYPE, SUBMISSION_QUEUE, type SubmissionJobData } from '../queue/submission-job';
 import { RequestEvents } from '../tracking/request-events';
@@ -26,11 +26,18 @@ import { InvalidJobError } from './submission.errors';
 const RECHECK_MIN_MS = 1_000;
 const RECHECK_MAX_MS = 60_000;
 
-const METRIC_OUTCOME: Record<string, 'submitted' | 'partially_submitted' | 'duplicate' | 'failed'> = {
+const METRIC_OUTCOME: Record<string, JobOutcome> = {
   SUBMITTED: 'submitted',
   PARTIALLY_SUBMITTED: 'partially_submitted',
   DUPLICATE: 'duplicate',
+  CANCELLED: 'cancelled',
 };
+const PAIR_METRIC = [
+  ['SUBMITTED', 'submitted'],
+  ['DUPLICATE', 'duplicate'],
+  ['FAILED', 'failed'],
+  ['CANCELLED', 'cancelled'],
+] as const satisfies readonly (readonly [string, PairOutcome])[];
 
 /**
  * The consumer of accepted requests (thin): IntakeService decides, this turns it into BullMQ moves.
@@ -115,12 +122,8 @@ export class SubmissionProcessor implements OnApplicationBootstrap, BeforeApplic
         const record = r.record;
         const seconds = (Date.now() - Date.parse(data.acceptedAt)) / 1000;
         this.metrics.jobProcessed(METRIC_OUTCOME[record.state] ?? 'failed', seconds);
-        for (const o of ['SUBMITTED', 'DUPLICATE', 'FAILED'] as const) {
-          const n = record.pairs.filter((p) => p.outcome === o).length;
-          this.metrics.pairOutcome(
-            o === 'SUBMITTED' ? 'submitted' : o === 'DUPLICATE' ? 'duplicate' : 'failed',
-            n,
-          );
+        for (const [o, label] of PAIR_METRIC) {
+          this.metrics.pairOutcome(label, record.pairs.filter((p) => p.outcome === o).length);
         }
         log[r.kind === 'failed' ? 'error' : 'info'](
           {

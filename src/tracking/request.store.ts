@@ -176,6 +176,15 @@ export class RequestStore {
     return redisKey(this.prefix, 'req', trackingId);
   }
 
+  /**
+   * Requests changed and not yet told (sorted set: tracking id → ms first marked). Every writer of a
+   * request's pairs adds to it (ZADD NX) in the same script, so a crash before RequestEvents ran
+   * loses no webhook: the lifecycle sweep tells what stays marked.
+   */
+  get dirtyKey(): string {
+    return redisKey(this.prefix, 'lifecycle', 'dirty');
+  }
+
   async load(trackingId: string): Promise<StoredRequest | undefined> {
     return parseRequest(trackingId, await this.redis.hgetall(this.key(trackingId)));
   }

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic } from '../support/clients';
+import { waitUntil } from '../support/time';
 import { pairKey, startWorkerStack, type WorkerStack } from '../support/worker-stack';
 
 /**
@@ -45,6 +46,11 @@ async function twoRequestsInOneUnknownCall(s: WorkerStack, commit: boolean): Pro
 }
 
 async function redrive(s: WorkerStack, id: string): Promise<void> {
+  // The status says FAILED a moment before BullMQ has failed the job, and only a failed job is re-driven.
+  await waitUntil(
+    'the job to fail',
+    async () => (await s.redis.client().zscore('arg:submissions:failed', id)) !== null,
+  );
   const res = await request(s.gw.server).post(`/admin/requests/${id}/retry`).set('authorization', ADMIN);
   expect(res.status).toBe(202);
 }

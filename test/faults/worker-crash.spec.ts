@@ -27,14 +27,16 @@ describe('fault suite: worker processes killed and stopped mid-flight', () => {
   const inFlightSubmits = async (): Promise<number> =>
     (await sys.simHttp.records('?operation=submit')).calls.filter((c) => c.durationMs === null).length;
 
-  it('kill -9 of a worker with submissions in flight, a new one started: every pair exactly once', async () => {
+  it('kill -9 of the workers with submissions in flight, new ones started: every pair exactly once', async () => {
     await sys.simHttp.reset();
     await sys.simHttp.faults({ latency: { minMs: 1_500, maxMs: 1_500 } });
     const ledger = new Ledger();
     const load = backgroundLoad(ledger, [api()], grantMix('kill'), { concurrency: 4, max: 40 });
-    await waitUntil('submissions in flight', async () => (await inFlightSubmits()) >= 6);
-    const victim = sys.workers.shift();
-    expect(await victim?.stop('SIGKILL')).toBe('SIGKILL');
+    // Requests share calls, so a few calls carry many pairs. Both workers die, so whichever held
+    // the calls in flight, their outcome has to be read back from IdentityNow.
+    await waitUntil('submissions in flight', async () => (await inFlightSubmits()) >= 2);
+    for (const victim of sys.workers.splice(0)) expect(await victim.stop('SIGKILL')).toBe('SIGKILL');
+    await sys.startWorker();
     await sys.startWorker();
     await load.done();
     await sys.simHttp.faults({ latency: null });

@@ -134,6 +134,8 @@ describe('coalescing: every call the lanes form is a valid IdentityNow request',
               }),
             });
             expect(out.outcome).toBe('written');
+            // Marked changed in the same script: a crash before RequestEvents runs loses no webhook.
+            expect(await client.zscore(requestsStore.dirtyKey, trackingId)).not.toBeNull();
             for (const id of out.created) created.add(id);
             for (const p of pairs) if (plan.lanes.length > 0) owner.set(`${trackingId}|${p.fingerprint}`, '');
           }

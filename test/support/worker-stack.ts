@@ -3,6 +3,7 @@ import { createSimulator, type RunningSimulator, type SimulatorOptions } from '.
 import { LifecycleModule } from '../../src/lifecycle/lifecycle.module';
 import type { LifecycleSettings } from '../../src/lifecycle/lifecycle.settings';
 import { SubmissionModule } from '../../src/submission/submission.module';
+import { WorkerCoreModule } from '../../src/submission/worker-core.module';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import type { GatewayOptions } from '../../src/app.factory';
 import { AUTH } from './clients';
@@ -123,8 +124,9 @@ export async function startWorkerGateway(
     {
       ...gatewayOptions,
       workerModules: [
-        SubmissionModule.forRoot({ connection }),
-        LifecycleModule.forRoot({ connection, ...(lifecycle === undefined ? {} : { settings: lifecycle }) }),
+        WorkerCoreModule.forRoot({ connection }),
+        SubmissionModule,
+        LifecycleModule.forRoot(lifecycle === undefined ? {} : { settings: lifecycle }),
       ],
     },
   );
