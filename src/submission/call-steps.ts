@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { PairResult } from '../tracking/request.store';
 import { type CallEvent, type CallRules, transition } from './call-state';
 import type { CallStore, CallUnit, Fence, PairUpdate, StoredCall } from './call.store';
+import type { DedupeStore } from './dedupe.store';
 
 /** Requests whose pairs a pass changed (`touched`), and those left with no open pair (`completed`). */
 export interface Changes {
@@ -33,6 +34,7 @@ export class CallChanged extends Error {}
 export class CallSteps {
   constructor(
     private readonly calls: CallStore,
+    private readonly dedupe: DedupeStore,
     private readonly rules: CallRules,
     private readonly logger: Logger,
   ) {}
@@ -131,5 +133,23 @@ export class CallSteps {
   /** The pass used an attempt for these pairs (they stay in the call). */
   counted(units: readonly CallUnit[]): PairUpdate[] {
     return units.map((u) => ({ t: u.t, fp: u.fp, attempts: 1 }));
+  }
+
+  /** Out of attempts: released only where nothing can have been created; an unknown outcome keeps its claims. */
+  async giveUp(call: StoredCall, fence: Fence, reason: string, changes: PassChanges): Promise<void> {
+    const live = await this.calls.live(call);
+    const unknown = call.state === 'unknown';
+    const why = unknown
+      ? `gave up; the last call's outcome is unknown, so the pair stays claimed: ${reason}`
+      : `gave up: ${reason}`;
+    const results = live.map((u) =>
+      this.final(
+        u,
+        { outcome: 'FAILED', reason: why, call: call.id, ...(unknown ? { unknown: true } : {}) },
+        0,
+      ),
+    );
+    await this.step(call, fence, { kind: 'give-up' }, results, changes);
+    if (!unknown) await this.dedupe.releaseEach(live.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
   }
 }

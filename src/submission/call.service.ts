@@ -80,7 +80,7 @@ export class CallService {
       settleMs: config.submission.reconcileSettleMs,
       orphanMs: config.idn.timeoutMs + ORPHAN_MARGIN_MS,
     };
-    this.steps = new CallSteps(calls, this.rules, this.logger);
+    this.steps = new CallSteps(calls, dedupe, this.rules, this.logger);
     this.maxIdentities = config.idn.maxIdentitiesPerCall;
   }
 
@@ -111,7 +111,7 @@ export class CallService {
           [],
           changes,
         );
-      await this.giveUp(call, fence, reason, changes);
+      await this.steps.giveUp(call, fence, reason, changes);
     } catch (e) {
       // Changed: a re-drive put a pair back; the call's job comes back with it (CallQueue.ensure).
       if (!(e instanceof LockLost) && !(e instanceof CallChanged)) throw e;
@@ -377,28 +377,10 @@ export class CallService {
     changes: PassChanges,
   ): Promise<CallPassResult> {
     if (finalAttempt) {
-      await this.giveUp(call, fence, reason, changes);
+      await this.steps.giveUp(call, fence, reason, changes);
       return { kind: 'done', ...changes.result(), spawned: [] };
     }
     return { kind: 'retry', reason, minDelayMs, ...changes.result() };
-  }
-
-  /** Out of attempts: released only where nothing can have been created; an unknown outcome keeps its claims. */
-  private async giveUp(call: StoredCall, fence: Fence, reason: string, changes: PassChanges): Promise<void> {
-    const live = await this.calls.live(call);
-    const unknown = call.state === 'unknown';
-    const why = unknown
-      ? `gave up; the last call's outcome is unknown, so the pair stays claimed: ${reason}`
-      : `gave up: ${reason}`;
-    const results = live.map((u) =>
-      this.steps.final(
-        u,
-        { outcome: 'FAILED', reason: why, call: call.id, ...(unknown ? { unknown: true } : {}) },
-        0,
-      ),
-    );
-    await this.steps.step(call, fence, { kind: 'give-up' }, results, changes);
-    if (!unknown) await this.dedupe.releaseEach(live.map((u) => ({ trackingId: u.t, fingerprint: u.fp })));
   }
 }
 
