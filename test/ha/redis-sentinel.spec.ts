@@ -49,7 +49,12 @@ describe('Redis Sentinel: the primary fails under steady load', () => {
 
   beforeAll(async () => {
     sentinel = await startRedisSentinel({ password: 'sentinel-pass-0123', downAfterMs: 2_000 });
-    sys = await startProcessSystem(sentinel.env, { apis: 0, workers: 2 });
+    // The workers wait for a replica before each send, so a failover cannot take back a send's mark.
+    sys = await startProcessSystem(sentinel.env, {
+      apis: 0,
+      workers: 2,
+      workerEnv: { REDIS_MIN_REPLICAS_ACK: '1' },
+    });
     acked = await sys.startApi({ REDIS_MIN_REPLICAS_ACK: '1' });
     unacked = await sys.startApi({ REDIS_MIN_REPLICAS_ACK: '0' });
   });
@@ -200,6 +205,8 @@ describe('Redis Sentinel: the primary fails under steady load', () => {
     const a0 = await outcome(run.unacked, unacked.url, run.faultAt);
     report('replicas behind, then kill -9 of the primary', run, a1, a0);
     expect(a1.lost).toBe(0);
+    expect(a1.createdTwice).toBe(0);
+    expect(a0.createdTwice).toBe(0);
     await sentinel.restartAsReplica(run.oldPrimary);
     await sentinel.waitForReplicas(2);
   });
