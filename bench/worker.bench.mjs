@@ -165,7 +165,8 @@ try {
     QUEUE_PREFIX: 'limited',
   });
   const limitedQueue = new Queue('submissions', { connection, prefix: 'limited' });
-  const backlog = Math.ceil((LIMITED.budget * LIMITED.seconds * 1000) / LIMITED.windowMs) * 2;
+  // Each job is one identity and calls carry up to IDN_MAX_IDENTITIES_PER_CALL (10) identities.
+  const backlog = Math.ceil((LIMITED.budget * LIMITED.seconds * 1000) / LIMITED.windowMs) * 10 * 2;
   await addAll(limitedQueue, 'submit', backlog);
   await sleep(LIMITED.seconds * 1000 + 3000);
   const submits = sim.control
@@ -182,7 +183,11 @@ try {
     callsAllowed: allowed,
     utilisation: `${((100 * inRun.length) / allowed).toFixed(1)}%`,
     got429: inRun.filter((c) => c.status === 429).length,
+    pairsCreated: sim.control
+      .records()
+      .created.filter((c) => Date.parse(c.created) < t0 + LIMITED.seconds * 1000).length,
   };
+  limited.pairsPerCall = (limited.pairsCreated / Math.max(1, limited.callsMade)).toFixed(1);
   await limitedQueue.close();
 } finally {
   if (worker !== undefined && worker.exitCode === null) {
