@@ -1,15 +1,4 @@
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A call starts only once the call `perWindow` before it ended a window ago: no window holds more, even
@@ -28,7 +17,10 @@ export class BudgetShare {
       const now = Date.now();
       while (this.ends.length > 0 && (this.ends[0] as number) <= now - this.windowMs) this.ends.shift();
       if (this.ends.length < this.perWindow || signal?.aborted === true) return;
-      await sleep((this.ends[0] as number) + this.windowMs - now + 1, signal);
+      // An abort ends the wait early (the caller checks `aborted`); node's timer removes its listener.
+      await sleep((this.ends[0] as number) + this.windowMs - now + 1, undefined, { signal }).catch(
+        () => undefined,
+      );
     }
   }
 

@@ -73,6 +73,11 @@ describe('cancel: POST /v3/access-requests/{trackingId}/cancel', () => {
       callId = Object.entries(h).find(([k]) => k.startsWith('c:'))?.[1];
       return callId !== undefined;
     });
+    // Its first send is refused with 429 (a cancel while that send is in flight is only noted).
+    await waitUntil('the call to be refused and wait', async () => {
+      const c = await s.redis.client().hmget(`arg:call:${callId as string}`, 'state', 'reason');
+      return c[0] === 'pending' && (c[1] ?? '').includes('429');
+    });
     const res = await cancel(id, { comment: 'no longer needed' });
     expect(res.status).toBe(202);
     const body = res.body as RequestRecord;
