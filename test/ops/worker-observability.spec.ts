@@ -58,7 +58,12 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
       (l) => l.msg === 'http request' && l.requestId === REQUEST_ID && l.status === 202,
     );
     expect(httpLine, 'one line per HTTP request').toBeDefined();
-    const outcome = logs.records.filter((l) => l.msg === 'job outcome' && l.trackingId === trackingId);
+    // The record turns SUBMITTED when the call's outcome is written; the request's own job logs
+    // its outcome when it next runs (woken by that write), so its line can trail the record a little.
+    const outcomeLines = (): Record<string, unknown>[] =>
+      logs.records.filter((l) => l.msg === 'job outcome' && l.trackingId === trackingId);
+    for (let i = 0; i < 100 && outcomeLines().length === 0; i++) await sleep(100);
+    const outcome = outcomeLines();
     expect(outcome).toHaveLength(1);
     expect(outcome[0]).toMatchObject({
       requestId: REQUEST_ID,
