@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { PINO_LOGGER, type PinoLogger } from '../ops/logger';
 import { MetricsService, type AuthSurface } from '../ops/metrics.service';
 import { type LuaScript, luaScript } from '../redis/redis-scripts';
 import { redisKey } from '../redis/redis.keys';
@@ -35,6 +36,7 @@ export class AuthThrottleService {
     @Inject(REDIS) redis: Redis,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(PINO_LOGGER) private readonly log: PinoLogger,
   ) {
     this.countFailure = luaScript(redis, 'authFailureCount', COUNT_FAILURE);
     this.prefix = config.redis.prefix;
@@ -75,7 +77,11 @@ export class AuthThrottleService {
       return undefined;
     }
     if (count <= this.limit) return undefined;
-    if (count === this.limit + 1) this.metrics.authLockout(surface);
+    if (count === this.limit + 1) {
+      this.metrics.authLockout(surface);
+      // The address goes to the log, never to a metric label (one series per attacker).
+      this.log.warn({ component: 'auth', address, surface, windowMs: ttlMs }, 'address locked out');
+    }
     const remainingMs = ttlMs > 0 ? ttlMs : this.windowMs;
     this.remember(address, Date.now() + remainingMs);
     return Math.max(1, Math.ceil(remainingMs / 1000));

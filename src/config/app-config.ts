@@ -10,7 +10,7 @@ export type Role = 'all' | 'api' | 'worker';
 
 /** Typed, validated configuration. The only way the rest of the code learns about the environment. */
 export interface AppConfig {
-  /** Only an explicit NODE_ENV=development is development; unset, `test` or anything else is production. */
+  /** Only an explicit NODE_ENV=development is development; unset, `production` or `test` is production (the schema refuses other values). */
   readonly env: 'development' | 'production';
   readonly role: Role;
   readonly http: { readonly port: number; readonly bodyLimitBytes: number };

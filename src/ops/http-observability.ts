@@ -20,7 +20,9 @@ const REASON_BY_STATUS: Record<number, RejectionReason> = {
   503: 'unavailable',
 };
 
-export function rejectionReason(status: number): RejectionReason {
+/** A 429 without an authenticated client is the failed-authentication lockout, not a quota. */
+export function rejectionReason(status: number, authenticated: boolean): RejectionReason {
+  if (status === 429 && !authenticated) return 'auth_throttled';
   return REASON_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'other');
 }
 
@@ -52,14 +54,15 @@ export function installHttpObservability(
     try {
       const route = routeLabel(request);
       const status = reply.statusCode;
-      const client = clientOf(request)?.id ?? '-';
+      const authenticated = clientOf(request);
+      const client = authenticated?.id ?? '-';
       const seconds = reply.elapsedTime / 1000;
       deps.metrics.httpRequest(request.method, route, status, client, seconds);
       if (route === ACCESS_REQUESTS_ROUTE && request.method === 'POST') {
         if (status === 202) {
           deps.metrics.accessRequestAccepted(client, reply.getHeader('idempotent-replayed') === 'true');
         } else if (status >= 400) {
-          deps.metrics.accessRequestRejected(client, rejectionReason(status));
+          deps.metrics.accessRequestRejected(client, rejectionReason(status, authenticated !== undefined));
         }
       }
       const line = {

@@ -31,6 +31,7 @@ export type RejectionReason =
   | 'unsupported_media_type'
   | 'idempotency_mismatch'
   | 'quota_exceeded'
+  | 'auth_throttled'
   | 'unavailable'
   | 'internal_error'
   | 'other';

@@ -261,6 +261,14 @@ describe('hardened authentication', () => {
       expect(sampleValue(parseMetrics(metricsA), 'gateway_auth_failures_total', { surface: 'admin' })).toBe(
         1,
       );
+      // The refused submit with the right secret is a lockout, not a quota refusal.
+      const rejected = (reason: string): number | undefined =>
+        sampleValue(parseMetrics(metricsA), 'gateway_access_requests_rejected_total', {
+          client: '-',
+          reason,
+        });
+      expect(rejected('auth_throttled')).toBe(1);
+      expect(rejected('quota_exceeded')).toBeUndefined();
       for (const text of [metricsA, metricsB]) {
         const auth = parseMetrics(text).filter((s) => s.name.startsWith('gateway_auth_'));
         expect(auth.length).toBeGreaterThan(0);
