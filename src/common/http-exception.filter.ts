@@ -97,7 +97,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
-    const mapped = mapError(exception, this.bodyLimitBytes);
+    let mapped = mapError(exception, this.bodyLimitBytes);
+    // On the token endpoint the body is the credentials: unreadable ones are a 401, like wrong ones
+    // (the multipart parser does the same).
+    if (
+      mapped.status === 400 &&
+      !(exception instanceof GatewayError) &&
+      request.routeOptions.url === '/oauth/token'
+    ) {
+      mapped = mapError(
+        new UnauthenticatedError([
+          'the request body cannot be read, so the client credentials in it cannot be checked; send them form-encoded, in the query string or as Basic',
+        ]),
+        this.bodyLimitBytes,
+      );
+    }
     if (mapped.status >= 500 && !(exception instanceof GatewayError)) {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
     }

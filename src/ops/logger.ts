@@ -48,6 +48,16 @@ export const REDACT_PATHS: readonly string[] = (() => {
   return [...paths];
 })();
 
+/** A password inside REDIS_URL would otherwise reach the logs with any connection error. */
+function redisUrlPassword(url: string): string | undefined {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password === '' ? undefined : password;
+  } catch {
+    return undefined;
+  }
+}
+
 export function configuredSecrets(config: AppConfig): string[] {
   return [
     config.idn.clientSecret,
@@ -56,6 +66,8 @@ export function configuredSecrets(config: AppConfig): string[] {
     config.auth.acceptedTokenSigningSecret,
     config.admin.password,
     config.simulator.clientSecret,
+    config.redis.password,
+    redisUrlPassword(config.redis.url),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 }
 

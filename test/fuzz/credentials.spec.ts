@@ -207,6 +207,7 @@ describe('credential parsers under fuzzing: never a 5xx', () => {
         JSON.stringify({ grant_type: 'client_credentials', client_id: { $ne: 1 }, client_secret: 'x' }),
       ],
       ['POST', '/oauth/token', { 'content-type': 'multipart/form-data' }, 'no boundary'],
+      ['POST', '/oauth/token', { 'content-type': 'application/json' }, '{"client_id": "app", "client_secret'],
       ['GET', '/admin/queues', { authorization: 'Basic %%%' }],
       ['GET', '/v3/access-requests/x', { authorization: 'Bearer a.b.c' }],
       ['GET', '/v3/access-requests/x', { authorization: 'Bearer' }],

@@ -305,6 +305,8 @@ describe('createLogger redaction (second line of defence)', () => {
     IDN_CLIENT_SECRET: CANARY.idnClientSecret,
     ADMIN_USER: 'admin',
     ADMIN_PASSWORD: CANARY.adminPassword,
+    REDIS_URL: 'redis://gateway:canary-url-pass%2F1@127.0.0.1:1',
+    REDIS_PASSWORD: 'canary-redis-pass-2',
   });
   const logged = (fn: (capture: LogCapture) => void): string => {
     const capture = new LogCapture();
@@ -339,7 +341,10 @@ describe('createLogger redaction (second line of defence)', () => {
       log.child({ note: CANARY.adminPassword }).warn('child');
       log.error({ err: new Error(`upstream echoed ${CANARY.idnClientSecret}`) }, 'failed');
       new NestPinoLogger(log).error(`nest says ${CANARY.idnClientSecret}`, 'Ctx');
+      log.error({ err: new Error('NOAUTH canary-url-pass/1 canary-redis-pass-2') }, 'redis');
     });
+    expect(out).not.toContain('canary-url-pass');
+    expect(out).not.toContain('canary-redis-pass');
     expect(out).not.toContain(CANARY.idnClientSecret);
     expect(out).not.toContain(CANARY.adminPassword);
     expect(out.split(REDACTED).length).toBeGreaterThanOrEqual(5);
