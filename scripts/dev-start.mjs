@@ -97,9 +97,18 @@ async function ensureRedis(env) {
       '--save',
       '',
     ],
-    { stdio: 'ignore' },
+    // Its own process group: Ctrl-C reaches only this launcher, which stops Redis after the gateway.
+    { stdio: 'ignore', detached: true },
   );
-  for (let i = 0; i < 100 && !(await answers(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  let up = false;
+  for (let i = 0; i < 100 && !(up = await answers(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!up) {
+    proc.kill('SIGKILL');
+    log(
+      `the private redis-server on 127.0.0.1:${port} did not answer within 5 s; start Redis yourself and set REDIS_URL`,
+    );
+    process.exit(1);
+  }
   log(
     `started a private development redis-server on 127.0.0.1:${port} (data in ${dir}; stopped with the gateway)`,
   );
@@ -145,6 +154,8 @@ const gateway = spawn(process.execPath, [join(root, 'dist/main.js')], {
   cwd: root,
   env,
   stdio: ['inherit', 'pipe', 'inherit'],
+  // Its own process group, so Ctrl-C's SIGINT arrives once (forwarded below), not twice.
+  detached: true,
 });
 const pretty = prettyPrinter();
 const lines = createInterface({ input: gateway.stdout, crlfDelay: Infinity });
