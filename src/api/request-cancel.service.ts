@@ -88,10 +88,11 @@ export class RequestCancelService {
     if (stored !== undefined) return { stored, takenOut: false };
     const job = await withRedisTimeout(this.producer.find(trackingId));
     if (job === undefined || job.data.clientId !== client.id) throw notFound;
-    const takenOut = await withRedisTimeout(this.producer.removeWaiting(trackingId));
+    let takenOut = await withRedisTimeout(this.producer.removeWaiting(trackingId));
     if (takenOut) {
       const reason = `cancelled before it was sent to IdentityNow: ${comment}`;
-      await withRedisTimeout(
+      const pairs = expandPairs(job.data.request);
+      const written = await withRedisTimeout(
         this.events.lifecycle.cancelQueued(
           trackingId,
           JSON.stringify({
@@ -99,7 +100,7 @@ export class RequestCancelService {
             createdAt: job.data.acceptedAt,
             ...(job.data.requestId === undefined ? {} : { requestId: job.data.requestId }),
           }),
-          expandPairs(job.data.request).map((p, i) => ({
+          pairs.map((p, i) => ({
             fp: p.fingerprint,
             d: JSON.stringify({
               i,
@@ -110,8 +111,16 @@ export class RequestCancelService {
             }),
             o: JSON.stringify({ outcome: 'CANCELLED', reason } satisfies PairResult),
           })),
+          pairs.map((p) => this.dedupe.claimKey(p.fingerprint)),
         ),
       );
+      if (!written) {
+        // A worker took the job up and handed its pairs off between our look and the removal: the
+        // job goes back (its record already exists, so it only follows its calls) and the pairs are
+        // cancelled one by one below.
+        await withRedisTimeout(this.producer.restore(job.data));
+        takenOut = false;
+      }
     }
     // Taken out here, or taken up by a worker right now: its record follows at once.
     const end = Date.now() + INTAKE_WAIT_MS;

@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError } from 'ioredis';
 import { statusPath } from '../access-request/request-record';
@@ -60,16 +60,7 @@ export class SubmissionProducer {
     if (this.redis.status !== 'ready') throw this.unavailable();
     const replicas = this.config.redis.minReplicasAck;
     if (replicas > 0 && this.replicasShort) await this.refuseWithoutReplicas(replicas);
-    const { attempts, backoffBaseMs, completedJobRetentionSeconds, failedJobRetentionSeconds } =
-      this.config.submission;
-    const added = this.queue.add(SUBMISSION_JOB_NAME, data, {
-      // The tracking id is the job id: BullMQ then refuses a second job with the same id.
-      jobId: data.trackingId,
-      attempts,
-      backoff: { type: SUBMISSION_BACKOFF_TYPE, delay: backoffBaseMs },
-      removeOnComplete: { age: completedJobRetentionSeconds },
-      removeOnFail: { age: failedJobRetentionSeconds },
-    });
+    const added = this.queue.add(SUBMISSION_JOB_NAME, data, this.jobOptions(data.trackingId));
     // An error reply means refused (nothing written); a dropped connection or timeout leaves it unknown.
     const outcome = added.then(
       (): EnqueueOutcome => 'added',
@@ -158,14 +149,35 @@ export class SubmissionProducer {
     };
   }
 
-  /** Takes a job out while no worker has it (a cancel before intake); false once a worker took it. */
+  private jobOptions(trackingId: string): JobsOptions {
+    const { attempts, backoffBaseMs, completedJobRetentionSeconds, failedJobRetentionSeconds } =
+      this.config.submission;
+    return {
+      // The tracking id is the job id: BullMQ then refuses a second job with the same id.
+      jobId: trackingId,
+      attempts,
+      backoff: { type: SUBMISSION_BACKOFF_TYPE, delay: backoffBaseMs },
+      removeOnComplete: { age: completedJobRetentionSeconds },
+      removeOnFail: { age: failedJobRetentionSeconds },
+    };
+  }
+
+  /**
+   * Takes a job out while no worker ever ran it (a cancel before intake); false once one did: a job
+   * that was run has claims or a record, and its cancel goes through them.
+   */
   async removeWaiting(trackingId: string): Promise<boolean> {
     const job = await this.queue.getJob(trackingId);
-    if (job === undefined) return false;
+    if (job === undefined || job.attemptsStarted > 0) return false;
     const state = await job.getState();
-    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    if (state !== 'waiting' && state !== 'prioritized') return false;
     // Refused (0) for a job that became active meanwhile: its lock is held.
     return (await this.queue.remove(trackingId)) === 1;
+  }
+
+  /** Puts back a job that `removeWaiting` took out just after a worker had handed its pairs off. */
+  async restore(data: SubmissionJobData): Promise<void> {
+    await this.queue.add(SUBMISSION_JOB_NAME, data, this.jobOptions(data.trackingId));
   }
 
   private unavailable(): UnavailableError {

@@ -92,8 +92,9 @@ end
 return out
 `;
 
-// A request whose waiting job was removed, written whole. KEYS: request, dirty. ARGV: tid, meta,
-// ttl, now ISO, now ms, n, [fp, descriptor, result]…
+// A request whose waiting job was removed, written whole, unless a record exists (0). KEYS: request,
+// dirty, then its pairs' claim keys (released if this tid holds them). ARGV: tid, meta, ttl, now ISO,
+// now ms, n, [fp, descriptor, result]…
 const CANCEL_QUEUED_LUA = `${TOUCH}
 local reqKey, dirtyKey = KEYS[1], KEYS[2]
 local tid, meta, ttl, nowIso, nowMs, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -103,6 +104,8 @@ for i = 1, n do
   local a = 6 + (i - 1) * 3
   redis.call('HSET', reqKey, 'd:' .. ARGV[a + 1], ARGV[a + 2], 'o:' .. ARGV[a + 1], ARGV[a + 3])
 end
+-- An earlier attempt of the job may have claimed pairs and died before its hand-off.
+for k = 3, #KEYS do release(KEYS[k], tid) end
 touch(reqKey, ttl, nowIso)
 redis.call('ZADD', dirtyKey, 'NX', nowMs, tid)
 return 1
@@ -239,10 +242,11 @@ export class LifecycleStore {
     trackingId: string,
     meta: string,
     pairs: readonly { readonly fp: string; readonly d: string; readonly o: string }[],
+    claimKeys: readonly string[],
   ): Promise<boolean> {
     const now = Date.now();
     const r = await this.cancelQueuedScript(
-      [this.requests.key(trackingId), this.dirtyKey],
+      [this.requests.key(trackingId), this.dirtyKey, ...claimKeys],
       [
         trackingId,
         meta,

@@ -347,7 +347,10 @@ export class CallService {
     changes: PassChanges,
   ): Promise<CallUnit[]> {
     const claims = await this.dedupe.reclaim(
-      unitPairs(call.ctx, live).map((pair, i) => ({ trackingId: live[i]?.t ?? '', pair })),
+      unitPairs(call.ctx, live).map((pair, i) => {
+        const t = live[i]?.t ?? '';
+        return { trackingId: t, pair, requestKey: this.calls.requestKey(t), callId: call.id };
+      }),
       fence,
     );
     if (claims === undefined) throw new LockLost();
@@ -355,6 +358,7 @@ export class CallService {
     const kept: CallUnit[] = [];
     live.forEach((u, i) => {
       const c = claims[i];
+      if (c?.kind === 'gone') return;
       if (c === undefined || c.kind === 'owned') kept.push(u);
       else if (c.kind === 'taken')
         dropped.push(this.steps.final(u, { outcome: 'DUPLICATE', duplicateOf: c.holder }, 0));

@@ -211,6 +211,11 @@ export class CallStore {
     return acked >= this.minReplicas;
   }
 
+  /** The request hash whose `c:<fingerprint>` fields say which call carries each pair. */
+  requestKey(trackingId: string): string {
+    return this.requests.key(trackingId);
+  }
+
   async load(callId: string): Promise<StoredCall | undefined> {
     return parseCall(callId, await this.redis.hgetall(this.key(callId)));
   }

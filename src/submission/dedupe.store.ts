@@ -73,39 +73,44 @@ return released
 `;
 
 // Before each send, under the call job's lock (KEYS[1], ARGV[2]; {'L'} when lost): per pair (KEYS
-// claim, own gen, opposite gen; ARGV window, token, then tid and kind per pair) a live claim of the
-// pair's own request is extended (''); a claim its request held but that an opposite REVOKE/GRANT
-// ended since is '!'; another live holder is returned; a free pair is claimed.
+// claim, own gen, opposite gen, its request; ARGV window, token, then tid, kind, fingerprint and call
+// per pair) a pair its request no longer has in that call (cancelled meanwhile) is '-' and left
+// alone; a live claim of the pair's own request is extended (''); a claim its request held but that
+// an opposite REVOKE/GRANT ended since is '!'; another live holder is returned; a free pair is claimed.
 const RECLAIM_LUA = `
 local ttl = tonumber(ARGV[1])
 if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[2] then return {'L'} end
 local out = {}
-for i = 1, (#KEYS - 1) / 3 do
-  local claimKey, genKey, otherKey = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
-  local tid, kind = ARGV[2 * i + 1], ARGV[2 * i + 2]
-  local cur = redis.call('GET', claimKey)
-  local curGen = '0'
-  if kind ~= 'M' then curGen = redis.call('GET', genKey) or '0' end
-  local holder, gen
-  if cur then
-    local sp = string.find(cur, ' ', 1, true)
-    holder, gen = string.sub(cur, 1, sp - 1), string.sub(cur, sp + 1)
-  end
-  if holder == tid and gen == curGen then
-    redis.call('EXPIRE', claimKey, ttl)
-    out[i] = ''
-  elseif holder == tid then
-    out[i] = '!'
-  elseif holder and gen == curGen then
-    out[i] = holder
+for i = 1, (#KEYS - 1) / 4 do
+  local claimKey, genKey, otherKey, reqKey = KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i], KEYS[4 * i + 1]
+  local tid, kind, fp, callId = ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1], ARGV[4 * i + 2]
+  if redis.call('HGET', reqKey, 'c:' .. fp) ~= callId then
+    out[i] = '-'
   else
-    if kind ~= 'M' then
-      redis.call('INCR', otherKey)
-      if redis.call('TTL', otherKey) < ttl then redis.call('EXPIRE', otherKey, ttl) end
-      if curGen ~= '0' and redis.call('TTL', genKey) < ttl then redis.call('EXPIRE', genKey, ttl) end
+    local cur = redis.call('GET', claimKey)
+    local curGen = '0'
+    if kind ~= 'M' then curGen = redis.call('GET', genKey) or '0' end
+    local holder, gen
+    if cur then
+      local sp = string.find(cur, ' ', 1, true)
+      holder, gen = string.sub(cur, 1, sp - 1), string.sub(cur, sp + 1)
     end
-    redis.call('SET', claimKey, tid .. ' ' .. curGen, 'EX', ttl)
-    out[i] = ''
+    if holder == tid and gen == curGen then
+      redis.call('EXPIRE', claimKey, ttl)
+      out[i] = ''
+    elseif holder == tid then
+      out[i] = '!'
+    elseif holder and gen == curGen then
+      out[i] = holder
+    else
+      if kind ~= 'M' then
+        redis.call('INCR', otherKey)
+        if redis.call('TTL', otherKey) < ttl then redis.call('EXPIRE', otherKey, ttl) end
+        if curGen ~= '0' and redis.call('TTL', genKey) < ttl then redis.call('EXPIRE', genKey, ttl) end
+      end
+      redis.call('SET', claimKey, tid .. ' ' .. curGen, 'EX', ttl)
+      out[i] = ''
+    end
   end
 end
 return out
@@ -134,7 +139,9 @@ export type ClaimResult = { readonly owned: true } | { readonly owned: false; re
 export type ReclaimResult =
   | { readonly kind: 'owned' }
   | { readonly kind: 'taken'; readonly holder: string }
-  | { readonly kind: 'superseded' };
+  | { readonly kind: 'superseded' }
+  /** The pair left the call meanwhile (a cancel): nothing was claimed for it. */
+  | { readonly kind: 'gone' };
 
 type ClaimablePair = Pick<RequestPair, 'requestType' | 'identityId' | 'item' | 'fingerprint'>;
 
@@ -209,30 +216,46 @@ export class DedupeStore {
     );
   }
 
-  /** Re-checks and extends the claims of pairs about to be sent, each for its own request. */
-  /** Undefined when the caller no longer holds `fence` (its job's lock): nothing was claimed. */
+  /**
+   * Re-checks and extends the claims of pairs about to be sent, each for its own request, in the
+   * same step as the check that the request still has the pair in that call (`requestKey`'s
+   * `c:<fingerprint>` = `callId`): a pair cancelled meanwhile must not be claimed again.
+   * Undefined when the caller no longer holds `fence` (its job's lock): nothing was claimed.
+   */
   async reclaim(
-    entries: readonly { readonly trackingId: string; readonly pair: ClaimablePair }[],
+    entries: readonly {
+      readonly trackingId: string;
+      readonly pair: ClaimablePair;
+      readonly requestKey: string;
+      readonly callId: string;
+    }[],
     fence: { readonly lockKey: string; readonly token: string },
   ): Promise<ReclaimResult[] | undefined> {
     if (entries.length === 0) return [];
     const keys = [
       fence.lockKey,
-      ...entries.flatMap(({ pair: p }) => [
+      ...entries.flatMap(({ pair: p, requestKey }) => [
         this.claimKey(p.fingerprint),
         this.generationKey(p.requestType, p),
         this.generationKey(OPPOSITE[p.requestType], p),
+        requestKey,
       ]),
     ];
     const args = [
       this.windowSeconds,
       fence.token,
-      ...entries.flatMap((e) => [e.trackingId, KIND[e.pair.requestType]]),
+      ...entries.flatMap((e) => [e.trackingId, KIND[e.pair.requestType], e.pair.fingerprint, e.callId]),
     ];
     const out = await this.reclaimScript(keys, args);
     if (out[0] === 'L') return undefined;
     return out.map((h) =>
-      h === '' ? { kind: 'owned' } : h === '!' ? { kind: 'superseded' } : { kind: 'taken', holder: h },
+      h === ''
+        ? { kind: 'owned' }
+        : h === '!'
+          ? { kind: 'superseded' }
+          : h === '-'
+            ? { kind: 'gone' }
+            : { kind: 'taken', holder: h },
     );
   }
 
