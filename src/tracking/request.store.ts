@@ -145,9 +145,12 @@ redis.call('HSET', KEYS[1], 'phase', 'finished')
 return 1
 `;
 
+// The body's state changes (QUEUED again): a new version, marked for the webhook sweep.
 const REDRIVE_LUA = `
 if redis.call('HEXISTS', KEYS[1], 'meta') == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'phase', 'redrive')
+redis.call('HSET', KEYS[1], 'phase', 'redrive', 'updatedAt', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[1])
 return 1
 `;
 
@@ -237,6 +240,12 @@ export class RequestStore {
 
   /** Admin re-drive of a failed request job: false when there is no progress left to continue from. */
   async requestRedrive(trackingId: string): Promise<boolean> {
-    return (await this.redriveScript([this.key(trackingId)], [])) === 1;
+    const now = Date.now();
+    return (
+      (await this.redriveScript(
+        [this.key(trackingId), this.dirtyKey],
+        [trackingId, new Date(now).toISOString(), now],
+      )) === 1
+    );
   }
 }

@@ -57,7 +57,6 @@ describe('cancel races', () => {
       return keys.length === 0 ? [] : conn.mget(keys);
     };
     const generationsBefore = await revokeGenerations();
-    conn.keys(`${PREFIX}:dedupe:gen:REVOKE_ACCESS:*`);
 
     const r = await dedupe.reclaim(
       [kept, cancelled].map((pair) => ({ trackingId: tid, pair, requestKey: reqKey, callId: 'call-1' })),

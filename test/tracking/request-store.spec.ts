@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/app-config';
+import { RequestStore } from '../../src/tracking/request.store';
+import { startRedis, type PrivateRedis } from '../support/redis-server';
+
+describe('RequestStore', () => {
+  let redis: PrivateRedis;
+  let conn: Redis;
+  let requests: RequestStore;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    conn = redis.client();
+    requests = new RequestStore(
+      conn,
+      loadConfig({ NODE_ENV: 'development', REDIS_URL: redis.url, QUEUE_PREFIX: '{store}' }),
+    );
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('an admin re-drive is a new version of the body (QUEUED again), marked for the webhook sweep', async () => {
+    const tid = 'tid-redrive';
+    const createdAt = '2026-01-01T00:00:00.000Z';
+    await conn.hset(
+      requests.key(tid),
+      'meta',
+      JSON.stringify({ clientId: 'dev', createdAt }),
+      'phase',
+      'finished',
+      'v',
+      '3',
+    );
+
+    expect(await requests.requestRedrive(tid)).toBe(true);
+
+    const stored = await requests.load(tid);
+    expect(stored?.version).toBe(4);
+    expect(Date.parse(stored?.updatedAt ?? createdAt)).toBeGreaterThan(Date.parse(createdAt));
+    expect(await conn.zscore(requests.dirtyKey, tid)).not.toBeNull();
+    expect(await requests.requestRedrive('tid-never-written')).toBe(false);
+    expect(await conn.exists(requests.key('tid-never-written'))).toBe(0);
+  });
+});
