@@ -114,8 +114,15 @@ export class CancelService {
     for (const p of pairs) {
       const note = p.cancel as PairCancelRecord;
       const state = p.idn?.state;
-      if (p.o.outcome !== 'SUBMITTED') notes.set(p.fp, undefined);
-      else if (state === 'CANCELLED') notes.set(p.fp, { ...note, state: 'SENT' });
+      if (p.o.outcome === 'CANCELLED') notes.set(p.fp, undefined);
+      else if (p.o.outcome !== 'SUBMITTED') {
+        // The caller asked; the body must say why nothing was cancelled rather than drop the note.
+        const reason =
+          p.o.unknown === true
+            ? 'its submission ended with an unknown outcome, so there is nothing known to cancel; re-drive it, then cancel'
+            : `the pair ended ${p.o.outcome} before it could be cancelled`;
+        notes.set(p.fp, { ...note, state: 'REFUSED', reason });
+      } else if (state === 'CANCELLED') notes.set(p.fp, { ...note, state: 'SENT' });
       else if (isFinalState(state)) {
         notes.set(p.fp, { ...note, state: 'REFUSED', reason: `IdentityNow had already ended it (${state})` });
       } else live.push(p);

@@ -175,6 +175,29 @@ describe('cancel: POST /v3/access-requests/{trackingId}/cancel', () => {
     expect(s.sim.control.pairCount(pairKey('GRANT_ACCESS', 'cx-u7', 'ROLE', 'cx-r7'))).toBe(0);
   });
 
+  it('in flight, then failed (400): the pair is FAILED and its cancel is reported REFUSED with why, not dropped', async () => {
+    s.sim.control.configureFaults({ latency: { minMs: 1_500, maxMs: 1_500 } });
+    s.sim.control.script({
+      operation: 'submit',
+      count: 1,
+      action: { kind: 'error', status: 400, message: 'no such role' },
+    });
+    const submits = s.sim.control.records({ operation: 'submit' }).calls.length;
+    const id = await post(role('cx-u8', 'cx-r8'));
+    await waitUntil(
+      'the submit to be out',
+      () => s.sim.control.records({ operation: 'submit' }).calls.length > submits,
+    );
+    const res = await cancel(id, { comment: 'never mind' });
+    s.sim.control.configureFaults({ latency: null });
+    expect(res.status).toBe(202);
+    const done = await until(id, 'the note to be answered', (r) => r.pairs[0]?.cancel?.state === 'REFUSED');
+    expect(done.pairs[0]).toMatchObject({
+      outcome: 'FAILED',
+      cancel: { state: 'REFUSED', reason: 'the pair ended FAILED before it could be cancelled' },
+    });
+  });
+
   it('a cancel IdentityNow refuses (approval already completed) is reported on the pair and not retried', async () => {
     const id = await post(role('cx-u4', 'cx-r4'));
     await until(id, 'EXECUTING', (r) => r.pairs[0]?.identityNowState === 'EXECUTING');
