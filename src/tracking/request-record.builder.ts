@@ -47,12 +47,15 @@ function pairStatus(
     ...(o.outcome === 'SUBMITTED' && p.idn !== undefined ? { identityNowState: p.idn.state } : {}),
     ...(p.cancel === undefined
       ? {}
-      : {
-          cancel: {
-            state: p.cancel.state,
-            ...(p.cancel.reason === undefined ? {} : { reason: p.cancel.reason }),
-          },
-        }),
+      : // A retried cancel that had landed is refused as "already cancelled"; IdentityNow's state says it did.
+        o.outcome === 'SUBMITTED' && p.idn?.state === 'CANCELLED' && p.cancel.state === 'REFUSED'
+        ? { cancel: { state: 'SENT' } }
+        : {
+            cancel: {
+              state: p.cancel.state,
+              ...(p.cancel.reason === undefined ? {} : { reason: p.cancel.reason }),
+            },
+          }),
   };
 }
 
