@@ -118,9 +118,13 @@ if v == false or v == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) e
 return 0
 `;
 
+// Two processes may tell different versions at once: the digest of an older one must not replace a
+// newer one's, or a later change back to the older body would be taken as told already.
 const SET_NOTIFIED_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'nd', ARGV[1])
+local told = tonumber(redis.call('HGET', KEYS[1], 'nv') or '-1')
+if tonumber(ARGV[2]) < told then return 0 end
+redis.call('HSET', KEYS[1], 'nd', ARGV[1], 'nv', ARGV[2])
 return 1
 `;
 
@@ -303,8 +307,8 @@ export class LifecycleStore {
     return this.redis.zrangebyscore(this.dirtyKey, '-inf', olderThan, 'LIMIT', 0, limit);
   }
 
-  async setNotified(trackingId: string, digest: string): Promise<void> {
-    await this.setNotifiedScript([this.requests.key(trackingId)], [digest]);
+  async setNotified(trackingId: string, digest: string, version: number): Promise<void> {
+    await this.setNotifiedScript([this.requests.key(trackingId)], [digest, version]);
   }
 
   async watermark(): Promise<number | undefined> {

@@ -107,7 +107,7 @@ export class RequestEvents implements OnApplicationShutdown {
     const digest = digestOf(record);
     if (digest === stored.notified) return;
     await this.webhooks.notify(stored.meta.clientId, record, String(stored.version));
-    await this.lifecycle.setNotified(stored.trackingId, digest);
+    await this.lifecycle.setNotified(stored.trackingId, digest, stored.version);
   }
 
   private warn(what: string, ids: readonly string[], e: unknown): void {

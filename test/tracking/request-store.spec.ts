@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/app-config';
+import { LifecycleStore } from '../../src/lifecycle/lifecycle.store';
 import { RequestStore } from '../../src/tracking/request.store';
 import { startRedis, type PrivateRedis } from '../support/redis-server';
 
@@ -8,14 +9,14 @@ describe('RequestStore', () => {
   let redis: PrivateRedis;
   let conn: Redis;
   let requests: RequestStore;
+  let lifecycle: LifecycleStore;
 
   beforeAll(async () => {
     redis = await startRedis();
     conn = redis.client();
-    requests = new RequestStore(
-      conn,
-      loadConfig({ NODE_ENV: 'development', REDIS_URL: redis.url, QUEUE_PREFIX: '{store}' }),
-    );
+    const config = loadConfig({ NODE_ENV: 'development', REDIS_URL: redis.url, QUEUE_PREFIX: '{store}' });
+    requests = new RequestStore(conn, config);
+    lifecycle = new LifecycleStore(requests, config);
   });
   afterAll(async () => {
     await redis.stop();
@@ -42,5 +43,21 @@ describe('RequestStore', () => {
     expect(await conn.zscore(requests.dirtyKey, tid)).not.toBeNull();
     expect(await requests.requestRedrive('tid-never-written')).toBe(false);
     expect(await conn.exists(requests.key('tid-never-written'))).toBe(0);
+  });
+
+  it('what was told to the webhook never goes back to an older version (two processes telling at once)', async () => {
+    const tid = 'tid-told';
+    await conn.hset(
+      requests.key(tid),
+      'meta',
+      JSON.stringify({ clientId: 'dev', createdAt: '2026-01-01T00:00:00.000Z' }),
+      'v',
+      '6',
+    );
+    await lifecycle.setNotified(tid, 'digest-of-v6', 6);
+    await lifecycle.setNotified(tid, 'digest-of-v5', 5);
+    expect((await requests.load(tid))?.notified).toBe('digest-of-v6');
+    await lifecycle.setNotified(tid, 'digest-of-v7', 7);
+    expect((await requests.load(tid))?.notified).toBe('digest-of-v7');
   });
 });
