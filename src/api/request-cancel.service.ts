@@ -159,6 +159,11 @@ export class RequestCancelService {
       if (pairs.length === 0) {
         if (underway && tries === 0) return;
         if (tries > 0) return;
+        if (stored.phase === 'redrive') {
+          throw new ConflictError([
+            `request ${stored.trackingId} is being re-driven: its FAILED pairs are about to be taken back; cancel again in a few seconds`,
+          ]);
+        }
         throw new ConflictError([
           `request ${stored.trackingId} has nothing left to cancel: every pair is final (CANCELLED, FAILED, DUPLICATE, or ended in IdentityNow)`,
         ]);
