@@ -6,7 +6,9 @@ import type { RequestStore } from '../tracking/request.store';
 const TOUCH = `
 local function touch(reqKey, ttl, nowIso)
   redis.call('HINCRBY', reqKey, 'v', 1)
-  redis.call('HSET', reqKey, 'updatedAt', nowIso)
+  -- Never back in time: writers' clocks differ (fixed-width ISO strings compare as times).
+  local prev = redis.call('HGET', reqKey, 'updatedAt')
+  if not prev or prev < nowIso then redis.call('HSET', reqKey, 'updatedAt', nowIso) end
   redis.call('EXPIRE', reqKey, ttl)
   return redis.call('HGET', reqKey, 'v')
 end

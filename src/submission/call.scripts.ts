@@ -8,9 +8,11 @@ local function fenced(lockKey, token)
   return token == '' or redis.call('GET', lockKey) == token
 end
 -- The last KEY of every script is the changed-requests set (RequestStore.dirtyKey).
+-- updatedAt never goes back (writers' clocks differ; fixed-width ISO strings compare as times).
 local function touch(reqKey, ttl, now)
   redis.call('HINCRBY', reqKey, 'v', 1)
-  redis.call('HSET', reqKey, 'updatedAt', now)
+  local prev = redis.call('HGET', reqKey, 'updatedAt')
+  if not prev or prev < now then redis.call('HSET', reqKey, 'updatedAt', now) end
   redis.call('EXPIRE', reqKey, ttl)
   local t = redis.call('TIME')
   redis.call('ZADD', KEYS[#KEYS], 'NX', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), string.match(reqKey, '([^:]+)$'))

@@ -148,7 +148,9 @@ return 1
 // The body's state changes (QUEUED again): a new version, marked for the webhook sweep.
 const REDRIVE_LUA = `
 if redis.call('HEXISTS', KEYS[1], 'meta') == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'phase', 'redrive', 'updatedAt', ARGV[2])
+redis.call('HSET', KEYS[1], 'phase', 'redrive')
+local prev = redis.call('HGET', KEYS[1], 'updatedAt')
+if not prev or prev < ARGV[2] then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2]) end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[1])
 return 1

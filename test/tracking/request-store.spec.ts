@@ -60,4 +60,26 @@ describe('RequestStore', () => {
     await lifecycle.setNotified(tid, 'digest-of-v7', 7);
     expect((await requests.load(tid))?.notified).toBe('digest-of-v7');
   });
+
+  it('updatedAt never goes back when a writer with a slower clock writes after one with a faster clock', async () => {
+    const tid = 'tid-clocks';
+    const ahead = new Date(Date.now() + 60_000).toISOString();
+    await conn.hset(
+      requests.key(tid),
+      'meta',
+      JSON.stringify({ clientId: 'dev', createdAt: ahead }),
+      'phase',
+      'finished',
+      'v',
+      '1',
+      'updatedAt',
+      ahead,
+    );
+    const w = await lifecycle.write(tid, { fields: { closedAt: new Date().toISOString() } });
+    expect(w.ok).toBe(true);
+    expect(await requests.requestRedrive(tid)).toBe(true);
+    const stored = await requests.load(tid);
+    expect(stored?.version).toBe(3);
+    expect(stored?.updatedAt).toBe(ahead);
+  });
 });
