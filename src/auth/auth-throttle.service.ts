@@ -80,7 +80,7 @@ export class AuthThrottleService {
     if (count === this.limit + 1) {
       this.metrics.authLockout(surface);
       // The address goes to the log, never to a metric label (one series per attacker).
-      this.log.warn({ component: 'auth', address, surface, windowMs: ttlMs }, 'address locked out');
+      this.log.warn({ component: 'auth', address, surface, lockedForMs: ttlMs }, 'address locked out');
     }
     const remainingMs = ttlMs > 0 ? ttlMs : this.windowMs;
     this.remember(address, Date.now() + remainingMs);
