@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
-import { type DynamicModule, type LoggerService, type Type } from '@nestjs/common';
+import { type DynamicModule, Logger, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,6 +9,9 @@ import { registerMultipartFormParser } from './common/multipart-form.parser';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
 import { installAdminGuard } from './admin/admin-auth';
+import { installAcceptRoute } from './api/accept.route';
+import { AccessRequestsService } from './api/access-requests.service';
+import { ClientAuthGuard } from './auth/auth.guard';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthThrottleService } from './auth/auth-throttle.service';
 import { installHttpObservability } from './ops/http-observability';
@@ -74,6 +77,13 @@ export async function createGateway(
   });
 
   if (config.role !== 'worker') {
+    // Before init, which registers the controllers' routes: the hot route's handler is swapped there.
+    installAcceptRoute(fastify, {
+      guard: app.get(ClientAuthGuard),
+      service: app.get(AccessRequestsService),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      logger: new Logger('HttpExceptionFilter'),
+    });
     const doc = new DocumentBuilder()
       .setTitle('access-request-gateway')
       .setDescription(
