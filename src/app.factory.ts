@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { type DynamicModule, Logger, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -66,6 +67,15 @@ export async function createGateway(
   // Every error, Fastify's own body-parser errors included (Nest wraps them), goes through this filter.
   app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
   const fastify = app.getHttpAdapter().getInstance();
+  // Nest's default JSON parser is this same Fastify parser, but built anew for every request body.
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser<Server>(
+    'application/json',
+    { bodyLimit: config.http.bodyLimitBytes },
+    (request, body, done) => {
+      void json(request, body.toString('utf8'), done);
+    },
+  );
   registerMultipartFormParser(fastify);
   // Before init: the dashboard plugin is registered during init and must inherit the guard.
   installAdminGuard(fastify, config, app.get(AuthThrottleService));
