@@ -8,16 +8,28 @@
 // BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_TOOL=wrk|autocannon, BENCH_TARGETS=a,b,c,
 // BENCH_GATEWAY_LOG_LEVEL (default info), BENCH_NODE_ARGS_A/_B/_C (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile the gateway under this load).
+// `npm run bench -- --profile`: the gateway alone (unless BENCH_TARGETS says otherwise), 2 rounds, under
+// a CPU profile written to bench/results/profile-<time>/; prints the top functions of the measured
+// rounds (start-up and warm-up left out) with bench/profile-summary.mjs.
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { accessRequestBody } from './body.mjs';
+import { summariseProfile } from './profile-summary.mjs';
 import { runLoad, wrkAvailable, wrkVersion } from './load.mjs';
 import { cpuMicros, freePort, peakRssMiB, spawnLogged, startRedis, stopChild, waitForPort } from './proc.mjs';
 
@@ -32,14 +44,20 @@ function intEnv(name, def, min, max) {
   return v;
 }
 
-const ROUNDS = intEnv('BENCH_ROUNDS', 5, 1, 30);
+const PROFILE = process.argv.slice(2).includes('--profile');
+const ROUNDS = intEnv('BENCH_ROUNDS', PROFILE ? 2 : 5, 1, 30);
 const DURATION_S = intEnv('BENCH_DURATION_S', 6, 1, 120);
 const WARMUP_S = intEnv('BENCH_WARMUP_S', 5, 0, 120);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1, 1000);
 const TOOL = process.env.BENCH_TOOL || (wrkAvailable() ? 'wrk' : 'autocannon');
-const ONLY = (process.env.BENCH_TARGETS || 'a,b,c').split(',');
-const nodeArgs = (key) =>
-  (process.env[`BENCH_NODE_ARGS_${key.toUpperCase()}`] || '').split(' ').filter(Boolean);
+const ONLY = (process.env.BENCH_TARGETS || (PROFILE ? 'c' : 'a,b,c')).split(',');
+const profileDir = PROFILE
+  ? join(here, 'results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+  : undefined;
+const nodeArgs = (key) => [
+  ...(profileDir !== undefined && key === 'c' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ...(process.env[`BENCH_NODE_ARGS_${key.toUpperCase()}`] || '').split(' ').filter(Boolean),
+];
 
 const SECRET = 'bench-client-secret-0123456789abcdef';
 const mainJs = join(root, 'dist', 'main.js');
@@ -130,6 +148,7 @@ function versions() {
 async function startTarget(t) {
   t.redisServer = t.redis ? await startRedis(t.key, workDir) : undefined;
   t.port = await freePort();
+  t.spawnedAt = Date.now();
   t.url = `http://127.0.0.1:${t.port}/v3/access-requests`;
   t.child = spawnLogged(
     process.execPath,
@@ -236,6 +255,7 @@ async function main() {
     for (let i = 0; i < ROUNDS; i++) {
       const round = {};
       for (const t of TARGETS) {
+        t.roundsStartedAt ??= Date.now();
         round[t.key] = await measure(t, DURATION_S);
         const r = round[t.key];
         console.error(
@@ -309,6 +329,19 @@ async function main() {
       if (t.redisServer) await t.redisServer.stop();
     }
     if (process.env.BENCH_KEEP_WORKDIR !== '1') rmSync(workDir, { recursive: true, force: true });
+  }
+  // The gateway writes its profile when it exits (stopped above).
+  const gateway = TARGETS.find((t) => t.key === 'c');
+  if (profileDir !== undefined && gateway?.roundsStartedAt !== undefined) {
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) throw new Error(`no .cpuprofile in ${profileDir}`);
+    const path = join(profileDir, file);
+    const sinceMs = gateway.roundsStartedAt - gateway.spawnedAt;
+    console.log(`\nCPU profile of (c) during the measured rounds: ${path}`);
+    console.log(
+      `(again, or other functions inclusive: node bench/profile-summary.mjs ${path} 40 FUNCTION... --since-ms=${sinceMs})`,
+    );
+    console.log(summariseProfile(path, { top: 40, sinceMs }));
   }
 }
 

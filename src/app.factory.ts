@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { DestinationStream } from 'pino';
-import { type DynamicModule, type LoggerService, type Type } from '@nestjs/common';
+import { type DynamicModule, Logger, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,6 +10,9 @@ import { registerMultipartFormParser } from './common/multipart-form.parser';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import type { AppConfig } from './config/app-config';
 import { installAdminGuard } from './admin/admin-auth';
+import { installAcceptRoute } from './api/accept.route';
+import { AccessRequestsService } from './api/access-requests.service';
+import { ClientAuthGuard } from './auth/auth.guard';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthThrottleService } from './auth/auth-throttle.service';
 import { installHttpObservability } from './ops/http-observability';
@@ -63,6 +67,15 @@ export async function createGateway(
   // Every error, Fastify's own body-parser errors included (Nest wraps them), goes through this filter.
   app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
   const fastify = app.getHttpAdapter().getInstance();
+  // Nest's default JSON parser is this same Fastify parser, but built anew for every request body.
+  const json = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser<Server>(
+    'application/json',
+    { bodyLimit: config.http.bodyLimitBytes },
+    (request, body, done) => {
+      void json(request, body.toString('utf8'), done);
+    },
+  );
   registerMultipartFormParser(fastify);
   // Before init: the dashboard plugin is registered during init and must inherit the guard.
   installAdminGuard(fastify, config, app.get(AuthThrottleService));
@@ -74,6 +87,13 @@ export async function createGateway(
   });
 
   if (config.role !== 'worker') {
+    // Before init, which registers the controllers' routes: the hot route's handler is swapped there.
+    installAcceptRoute(fastify, {
+      guard: app.get(ClientAuthGuard),
+      service: app.get(AccessRequestsService),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      logger: new Logger('HttpExceptionFilter'),
+    });
     const doc = new DocumentBuilder()
       .setTitle('access-request-gateway')
       .setDescription(

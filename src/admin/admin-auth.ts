@@ -35,13 +35,24 @@ function decodedPath(url: string): string {
   }
 }
 
+/**
+ * False when no decoding or lower-casing could turn `url` into an /admin path: no escape, and the first
+ * character after the slashes is ASCII and no "a". Spares every other request the decoding below.
+ */
+function surelyNotAdminPath(url: string): boolean {
+  let i = 0;
+  while (url.charCodeAt(i) === 47) i++;
+  const c = url.charCodeAt(i);
+  return c < 128 && (c | 0x20) !== 0x61 && !url.includes('%');
+}
+
 /** Whether a request targets the admin surface, judged by the route that will answer it and by its path. */
 export function isAdminRequest(request: FastifyRequest): boolean {
   const route = request.routeOptions.url ?? '';
   return (
     route === ADMIN_PREFIX ||
     route.startsWith(`${ADMIN_PREFIX}/`) ||
-    /^\/+admin(\/|$)/.test(decodedPath(request.url))
+    (!surelyNotAdminPath(request.url) && /^\/+admin(\/|$)/.test(decodedPath(request.url)))
   );
 }
 

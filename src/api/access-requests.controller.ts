@@ -67,6 +67,8 @@ export class AccessRequestsController {
     type: ErrorResponseDtoDoc,
     description: 'Queue unavailable; nothing accepted; see Retry-After',
   })
+  // Served by accept.route.ts, which takes this route's place at registration (app.factory.ts): this
+  // method carries the contract (OpenAPI, DTOs) and is the same call through Nest's plumbing.
   async create(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

@@ -67,7 +67,7 @@ export function pairCount(body: AccessRequestBody): number {
 
 // Per-client `requestsPerMinute` and `pairsPerMinute`: fixed minutes from the first submit, cheap and
 // fair enough. Submits of one event-loop turn share one script call, each with its own position:
-// under load half the writes, and the enqueues batch in one pipeline (docs/benchmarks.md).
+// under load a fraction of the writes (docs/benchmarks.md).
 @Injectable()
 export class QuotaService {
   private readonly prefix: string;

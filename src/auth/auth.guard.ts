@@ -28,6 +28,15 @@ export class ClientAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const client = this.check(request);
+    return client instanceof Promise ? client : true;
+  }
+
+  /**
+   * The guard's whole decision, also called by the accept route (accept.route.ts), which runs outside
+   * Nest: the client (remembered for `clientOf`), or a throw / rejection with the 401/429 error.
+   */
+  check(request: FastifyRequest): GatewayClient | Promise<never> {
     const wait = this.throttle.retryAfter(request);
     if (wait !== undefined) throw new AuthThrottledError(wait);
     const header = request.headers.authorization;
@@ -49,7 +58,7 @@ export class ClientAuthGuard implements CanActivate {
       );
     }
     clients.set(request, client);
-    return true;
+    return client;
   }
 
   /** A token only when it verifies as one of ours and its secret is still the client's; else a secret. */

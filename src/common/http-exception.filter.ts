@@ -87,6 +87,41 @@ export function mapError(err: unknown, bodyLimitBytes: number): MappedError {
   };
 }
 
+/**
+ * Answers `exception` as an ErrorResponseDto: the global filter below, and the accept route that runs
+ * outside Nest (accept.route.ts), so both answer every error with the same status, headers and body.
+ */
+export function sendError(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  exception: unknown,
+  bodyLimitBytes: number,
+  logger: Pick<Logger, 'error'>,
+): void {
+  let mapped = mapError(exception, bodyLimitBytes);
+  // On the token endpoint the body is the credentials: unreadable ones are a 401, like wrong ones
+  // (the multipart parser does the same).
+  if (
+    mapped.status === 400 &&
+    !(exception instanceof GatewayError) &&
+    request.routeOptions.url === '/oauth/token'
+  ) {
+    mapped = mapError(
+      new UnauthenticatedError([
+        'the request body cannot be read, so the client credentials in it cannot be checked; send them form-encoded, in the query string or as Basic',
+      ]),
+      bodyLimitBytes,
+    );
+  }
+  if (mapped.status >= 500 && !(exception instanceof GatewayError)) {
+    logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+  }
+  void reply
+    .status(mapped.status)
+    .headers({ ...mapped.headers, 'content-type': 'application/json; charset=utf-8' })
+    .send(errorResponse(mapped.status, mapped.texts, request.id));
+}
+
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
@@ -95,29 +130,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const reply = ctx.getResponse<FastifyReply>();
-    const request = ctx.getRequest<FastifyRequest>();
-    let mapped = mapError(exception, this.bodyLimitBytes);
-    // On the token endpoint the body is the credentials: unreadable ones are a 401, like wrong ones
-    // (the multipart parser does the same).
-    if (
-      mapped.status === 400 &&
-      !(exception instanceof GatewayError) &&
-      request.routeOptions.url === '/oauth/token'
-    ) {
-      mapped = mapError(
-        new UnauthenticatedError([
-          'the request body cannot be read, so the client credentials in it cannot be checked; send them form-encoded, in the query string or as Basic',
-        ]),
-        this.bodyLimitBytes,
-      );
-    }
-    if (mapped.status >= 500 && !(exception instanceof GatewayError)) {
-      this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
-    }
-    void reply
-      .status(mapped.status)
-      .headers({ ...mapped.headers, 'content-type': 'application/json; charset=utf-8' })
-      .send(errorResponse(mapped.status, mapped.texts, request.id));
+    sendError(
+      ctx.getResponse<FastifyReply>(),
+      ctx.getRequest<FastifyRequest>(),
+      exception,
+      this.bodyLimitBytes,
+      this.logger,
+    );
   }
 }

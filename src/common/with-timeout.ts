@@ -5,23 +5,25 @@ export class TimeoutError extends Error {
   }
 }
 
-/** The promise's outcome, or `onTimeout()` (default: a TimeoutError) once `ms` have passed. */
-export async function withTimeout<T>(
+/**
+ * The promise's outcome, or `onTimeout()` (default: a TimeoutError) once `ms` have passed. One promise
+ * and one timer, no race or async wrapper: every Redis command of the accept path goes through here.
+ */
+export function withTimeout<T>(
   promise: Promise<T>,
   ms: number,
   onTimeout: () => T | Promise<T> = () => {
     throw new TimeoutError(ms);
   },
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve, reject) => {
-    timer = setTimeout(() => {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       Promise.resolve().then(onTimeout).then(resolve, reject);
     }, ms);
+    const settled = (): void => {
+      clearTimeout(timer);
+    };
+    promise.then(settled, settled);
+    promise.then(resolve, reject);
   });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

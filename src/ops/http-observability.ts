@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientOf } from '../auth/auth.guard';
 import type { MetricsService, RejectionReason } from './metrics.service';
+import { accessLogWriter } from './access-log';
 import type { PinoLogger } from './logger';
 
 const ACCESS_REQUESTS_ROUTE = '/v3/access-requests';
@@ -47,9 +48,9 @@ export function installHttpObservability(
   fastify: FastifyInstance,
   deps: { readonly logger: PinoLogger; readonly metrics: MetricsService },
 ): void {
-  // No path redaction on this hot logger (~200 µs a line): its fields are fixed and safe, and the
-  // destination still scrubs configured secrets.
-  const log = deps.logger.child({ component: 'http' }, { redact: { paths: [] } });
+  // No path redaction on these lines (~200 µs a line with pino's wildcard paths): their fields are
+  // fixed and safe, and the destination still scrubs configured secrets.
+  const write = accessLogWriter(deps.logger.child({ component: 'http' }, { redact: { paths: [] } }));
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     try {
       const route = routeLabel(request);
@@ -65,7 +66,7 @@ export function installHttpObservability(
           deps.metrics.accessRequestRejected(client, rejectionReason(status, authenticated !== undefined));
         }
       }
-      const line = {
+      write(status >= 500 ? 'error' : QUIET_ROUTES.has(route) ? 'debug' : 'info', {
         requestId: request.id,
         traceparent: header(request, 'traceparent'),
         method: request.method,
@@ -74,10 +75,7 @@ export function installHttpObservability(
         status,
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
         client,
-      };
-      if (status >= 500) log.error(line, 'http request');
-      else if (QUIET_ROUTES.has(route)) log.debug(line, 'http request');
-      else log.info(line, 'http request');
+      });
     } finally {
       done();
     }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { CountTable, FoldedHistogram } from './folded-metrics';
 import { ScrapeCollectors, type JobCountSource, type RateLimitBudget } from './scrape.collectors';
 
 /** Pinned by the contract: every metric the gateway exports starts with this. */
@@ -39,6 +40,8 @@ export type RejectionReason =
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
 export function statusClass(status: number | 'network' | 'timeout'): string {
   if (typeof status !== 'number') return status;
   return `${Math.floor(status / 100)}xx`;
@@ -49,10 +52,11 @@ export function statusClass(status: number | 'network' | 'timeout'): string {
 export class MetricsService {
   readonly registry = new Registry();
 
-  private readonly httpRequests: Counter<'method' | 'route' | 'status' | 'client'>;
-  private readonly httpDuration: Histogram<'method' | 'route' | 'status_class'>;
-  private readonly accepted: Counter<'client' | 'replayed'>;
-  private readonly rejected: Counter<'client' | 'reason'>;
+  // Updated on every request: plain counts, read by prom-client at scrape time (folded-metrics.ts).
+  private readonly httpRequests = new CountTable<'method' | 'route' | 'status' | 'client'>();
+  private readonly httpDuration: FoldedHistogram<'method' | 'route' | 'status_class'>;
+  private readonly accepted = new CountTable<'client' | 'replayed'>();
+  private readonly rejected = new CountTable<'client' | 'reason'>();
   private readonly jobDuration: Histogram<'outcome'>;
   private readonly pairs: Counter<'outcome'>;
   private readonly idnRequests: Counter<'operation' | 'status_class'>;
@@ -82,30 +86,39 @@ export class MetricsService {
       registers,
     }).set({ role: config.role }, 1);
 
-    this.httpRequests = new Counter({
+    const { httpRequests, accepted, rejected } = this;
+    new Counter({
       name: `${p}http_requests_total`,
       help: 'HTTP requests answered, by route template, method, status code and calling client',
       labelNames: ['method', 'route', 'status', 'client'],
       registers,
+      collect() {
+        httpRequests.foldInto(this);
+      },
     });
-    this.httpDuration = new Histogram({
-      name: `${p}http_request_duration_seconds`,
-      help: 'Time to answer an HTTP request',
-      labelNames: ['method', 'route', 'status_class'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.accepted = new Counter({
+    this.httpDuration = new FoldedHistogram(
+      `${p}http_request_duration_seconds`,
+      'Time to answer an HTTP request',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    new Counter({
       name: `${p}access_requests_accepted_total`,
       help: 'Access requests answered 202 (replayed = an Idempotency-Key replay, nothing new queued)',
       labelNames: ['client', 'replayed'],
       registers,
+      collect() {
+        accepted.foldInto(this);
+      },
     });
-    this.rejected = new Counter({
+    new Counter({
       name: `${p}access_requests_rejected_total`,
       help: 'Access requests refused, by reason',
       labelNames: ['client', 'reason'],
       registers,
+      collect() {
+        rejected.foldInto(this);
+      },
     });
 
     this.scraped = new ScrapeCollectors(this.registry, p, config.idn.rateLimitMax);
@@ -197,16 +210,27 @@ export class MetricsService {
   }
 
   httpRequest(method: string, route: string, status: number, client: string, seconds: number): void {
-    this.httpRequests.inc({ method, route, status: String(status), client });
-    this.httpDuration.observe({ method, route, status_class: statusClass(status) }, seconds);
+    // Label values never contain a newline (methods, route templates, client ids from the clients file).
+    this.httpRequests.add(`${method}\n${route}\n${status}\n${client}`, () => ({
+      method,
+      route,
+      status: String(status),
+      client,
+    }));
+    const statusClass = STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`;
+    this.httpDuration.observe(
+      `${method}\n${route}\n${statusClass}`,
+      () => ({ method, route, status_class: statusClass }),
+      seconds,
+    );
   }
 
   accessRequestAccepted(client: string, replayed: boolean): void {
-    this.accepted.inc({ client, replayed: String(replayed) });
+    this.accepted.add(`${client}\n${replayed}`, () => ({ client, replayed: String(replayed) }));
   }
 
   accessRequestRejected(client: string, reason: RejectionReason): void {
-    this.rejected.inc({ client, reason });
+    this.rejected.add(`${client}\n${reason}`, () => ({ client, reason }));
   }
 
   /** Counted by state at every scrape. */

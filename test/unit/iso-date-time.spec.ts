@@ -52,6 +52,25 @@ describe('ISO date-time parsing', () => {
     );
   });
 
+  it('agrees on date-times with one character replaced, inserted or removed', () => {
+    const alphabet = fc.constantFrom(...'0159-:.TZz+ \u0663\n'.split(''));
+    const edit = fc.tuple(fc.nat(), alphabet, fc.constantFrom('replace', 'insert', 'remove'));
+    fc.assert(
+      fc.property(dateTimeArb, fc.array(edit, { minLength: 1, maxLength: 3 }), (valid, edits) => {
+        let value = valid;
+        for (const [at, c, how] of edits) {
+          const i = at % (value.length + 1);
+          value =
+            how === 'insert'
+              ? value.slice(0, i) + c + value.slice(i)
+              : value.slice(0, i) + (how === 'replace' ? c : '') + value.slice(i + 1);
+        }
+        expect(parseIsoDateTimeMs(value), value).toBe(reference(value));
+      }),
+      { numRuns: 20_000, seed: 44 },
+    );
+  });
+
   it('agrees on arbitrary strings and on the edge cases', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), (value) => {
