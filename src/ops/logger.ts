@@ -97,6 +97,14 @@ const FLUSH_INTERVAL_MS = 1_000;
 /** Characters of lines gathered before they are handed to the writer as one string. */
 const CHUNK_CHARS = 64 * 1024;
 
+let stdoutBuffer: DestinationStream | undefined;
+
+/** One per process: stdout is one stream, and each buffer holds a timer and an exit listener. */
+function bufferedStdout(): DestinationStream {
+  stdoutBuffer ??= createBufferedStdout();
+  return stdoutBuffer;
+}
+
 /**
  * A write(2) per line was ~10% of the accept path's CPU: buffered, flushed every second and on exit,
  * so only a SIGKILL can lose the last second of lines. Lines are gathered here and joined once per
@@ -105,7 +113,7 @@ const CHUNK_CHARS = 64 * 1024;
  * path; at 64 KiB, the copies were 40 % of all bytes allocated). sonic-boom still does the writing
  * (partial writes, EAGAIN, the synchronous flush on exit).
  */
-function bufferedStdout(): DestinationStream {
+function createBufferedStdout(): DestinationStream {
   const dest = pino.destination({ dest: 1, sync: false });
   let lines: string[] = [];
   let chars = 0;
