@@ -26,10 +26,7 @@ export function identityNowTarget(
     : `embedded simulator at ${simulator.url}`;
 }
 
-/**
- * Where the worker sends IdentityNow calls: the configured tenant, or, when IDN_BASE_URL is unset
- * (development only), an embedded simulator on a free loopback port with matching credentials.
- */
+/** The configured tenant, or without IDN_BASE_URL (development only) an embedded simulator on loopback. */
 export async function resolveIdentityNow(
   config: AppConfig,
   logger: LoggerService,

@@ -3,10 +3,7 @@ import { bootstrap } from './bootstrap';
 import { createLogger, NestPinoLogger } from './ops/logger';
 import { ConfigValidationError, loadConfigFromProcessEnv, type AppConfig } from './config/app-config';
 
-/**
- * Process entry: ROLE=api serves HTTP only, ROLE=worker consumes the queue (and serves health and
- * metrics), ROLE=all does both.
- */
+/** ROLE=api (HTTP), worker (queue, plus health and metrics) or all. */
 async function main(): Promise<void> {
   let config: AppConfig;
   try {

@@ -9,11 +9,7 @@ import { ITEM_TYPES, REQUEST_TYPES } from './access-request.types';
 import type { AccessRequestDto } from './dto/access-request.dto';
 import { parseIsoDateTimeMs } from './dto/validators';
 
-/**
- * True only when the DTOs would find no shape error and hand the rules the same values, for the shape
- * nearly every caller sends; all else takes the DTO path, so this only skips work (docs/benchmarks.md).
- * Keep its bounds in step with the DTO decorators: access-request-fast-path.spec.ts proves them equal.
- */
+/** Skips work only: same verdict as the DTOs for the usual shape; keep bounds in step (fast-path spec). */
 export function isCommonValidShape(body: unknown): body is AccessRequestDto {
   if (!isPlainObject(body)) return false;
   let hasFor = false;

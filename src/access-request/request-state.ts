@@ -1,9 +1,6 @@
 import type { PairStatus, RequestState } from './request-record';
 
-/**
- * The request's state from its pairs' outcomes, as the contract's status body defines it. A CANCELLED
- * pair counts as FAILED, except that pairs all CANCELLED or DUPLICATE (one at least CANCELLED) are CANCELLED.
- */
+/** CANCELLED counts as FAILED, unless all pairs are CANCELLED or DUPLICATE (>= 1 CANCELLED): CANCELLED. */
 export function requestState(pairs: readonly Pick<PairStatus, 'outcome'>[]): RequestState {
   let submitted = 0;
   let failed = 0;

@@ -9,10 +9,7 @@ export const QUEUE_DASHBOARD_ROUTE = '/admin/queues';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/**
- * True when `authorization` is HTTP Basic with ADMIN_USER/ADMIN_PASSWORD. Compares digests in
- * constant time so the answer time says nothing about how much of a guess was right.
- */
+/** Basic auth against ADMIN_USER/PASSWORD; constant-time digests, so timing leaks nothing of a guess. */
 export function adminCredentialsValid(config: AppConfig, authorization: string | undefined): boolean {
   const { user, password } = config.admin;
   if (user === undefined || password === undefined || authorization === undefined) return false;
@@ -35,10 +32,7 @@ function decodedPath(url: string): string {
   }
 }
 
-/**
- * False when no decoding or lower-casing could turn `url` into an /admin path: no escape, and the first
- * character after the slashes is ASCII and no "a". Spares every other request the decoding below.
- */
+/** Cheap pre-check that spares non-admin requests the decoding below (no escape, first char not a/A). */
 function surelyNotAdminPath(url: string): boolean {
   let i = 0;
   while (url.charCodeAt(i) === 47) i++;
@@ -80,13 +74,8 @@ function refuseThrottled(reply: FastifyReply, request: FastifyRequest, seconds: 
 }
 
 /**
- * Guards everything under /admin (Bull Board and any admin route) in one Fastify onRequest hook, so
- * no handler, static file or plugin route of the dashboard is reached without credentials:
- * - ADMIN_USER unset: the admin surface is off (404, saying how to turn it on);
- * - the caller's address is locked out after too many failed logins: 429;
- * - no or wrong credentials: 401 ErrorResponseDto with a Basic challenge, no dashboard HTML;
- * - ADMIN_READ_ONLY: only GET/HEAD pass, so the re-drive and every dashboard action are 403 (Bull
- *   Board's own read-only mode also holds).
+ * One onRequest hook over all of /admin, so no dashboard route is reached without credentials: off → 404,
+ * locked out → 429, bad credentials → 401, ADMIN_READ_ONLY → only GET/HEAD (docs/security.md).
  */
 export function installAdminGuard(
   fastify: FastifyInstance,

@@ -13,10 +13,7 @@ import { PairLookupService } from './pair-lookup.service';
 import { RedriveController } from './redrive.controller';
 import { RedriveService } from './redrive.service';
 
-/**
- * The admin surface (api roles): Bull Board at /admin/queues, the re-drive and the pair lookup, all behind
- * the one Fastify hook in admin-auth.ts.
- */
+/** Admin surface (api roles), all behind the one Fastify hook in admin-auth.ts. */
 @Module({})
 export class AdminModule {
   static forRoot(config: AppConfig): DynamicModule {

@@ -8,11 +8,7 @@ import { CANCEL_QUEUE } from '../lifecycle/cancel-job';
 import { WEBHOOK_QUEUE } from '../webhooks/webhook-job';
 import { QUEUE_DASHBOARD_ROUTE } from './admin-auth';
 
-/**
- * Bull Board at /admin/queues, for the roles that register its queues (api, all).
- * Nothing is mounted when ADMIN_USER is unset, so the route answers 404 like any unknown one.
- * Authentication is not here: the admin onRequest hook (admin-auth.ts) guards the whole prefix.
- */
+/** Bull Board at /admin/queues; unmounted without ADMIN_USER (404); auth is admin-auth.ts's hook. */
 export function queueDashboardModules(config: AppConfig): DynamicModule[] {
   if (config.admin.user === undefined) return [];
   const readOnly = config.admin.readOnly;

@@ -12,11 +12,7 @@ export interface RedriveAccepted {
   statusUrl: string;
 }
 
-/**
- * Re-drives a failed request: its job runs again and takes back its FAILED pairs (claimed again, or
- * back into their call when that call's outcome was unknown, which reconciles before sending).
- * It writes no status itself, so it can never overwrite what a worker wrote.
- */
+/** Re-drives a failed request; writes no status itself, so it can never overwrite a worker's write. */
 @Injectable()
 export class RedriveService {
   constructor(

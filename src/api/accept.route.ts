@@ -29,12 +29,8 @@ function send(reply: FastifyReply, result: AcceptResult): void {
 }
 
 /**
- * The hot route, POST /v3/access-requests, served by a plain Fastify handler instead of Nest's router,
- * guard and parameter plumbing (a few % of the accept path's CPU, docs/benchmarks.md). The contract
- * stays one definition: the controller method keeps the route for OpenAPI and the DTOs, and this
- * handler takes its place when Nest registers it (so no second route exists); it calls the same guard
- * and service instances and answers errors through the same mapping as the global exception filter.
- * Errors before the handler (body parsing, limits) still reach that filter through Fastify.
+ * POST /v3/access-requests as a plain Fastify handler (Nest's plumbing cost a few %, docs/benchmarks.md).
+ * It replaces the controller's route (kept for OpenAPI), using the same guard, service and error mapping.
  */
 export function installAcceptRoute(fastify: FastifyInstance, deps: AcceptRouteDeps): void {
   const { guard, service, bodyLimitBytes, logger } = deps;

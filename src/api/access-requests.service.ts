@@ -42,10 +42,7 @@ export interface AcceptResult {
   replayed: boolean;
 }
 
-/**
- * The accept path: validate, authorise, de-duplicate retries of the same call (Idempotency-Key),
- * apply the client's quota, enqueue. A 202 is returned only once the job is in Redis.
- */
+/** The accept path; a 202 is returned only once the job is in Redis. */
 @Injectable()
 export class AccessRequestsService {
   constructor(
@@ -177,11 +174,7 @@ export class AccessRequestsService {
   }
 }
 
-/**
- * The job failed for good but its worker could not write the final record (e.g. Redis refused
- * writes at maxmemory): report what the queue knows instead of "PROCESSING" forever. The job stays
- * in the failed set, so it can be re-driven.
- */
+/** Failed job without a final record (e.g. maxmemory): report the queue's view, not PROCESSING forever. */
 function failedByQueue(record: RequestRecord, failedReason: string): RequestRecord {
   const reason = `the submission job failed (${failedReason}); an admin can re-drive it with POST /admin/requests/${record.trackingId}/retry`;
   const pairs = record.pairs.map((p) =>

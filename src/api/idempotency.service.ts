@@ -14,10 +14,7 @@ import { redisKey } from '../redis/redis.keys';
 import { withRedisTimeout } from '../redis/redis-timeout';
 
 const TTL_SECONDS = 24 * 3600;
-/**
- * A key is "in progress" for at most this long: if the process answering it dies (or Redis applies a
- * timed-out claim late), the key frees itself instead of answering 409 for a day.
- */
+/** In-progress lifetime: a dead answerer (or a late timed-out claim) must not block the key for a day. */
 const PENDING_TTL_SECONDS = 120;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
@@ -36,10 +33,7 @@ type Entry = PendingEntry | DoneEntry;
 export type IdempotencyStart =
   { kind: 'proceed'; key: string; bodyHash: string } | { kind: 'replay'; status: number; body: unknown };
 
-/**
- * `Idempotency-Key`, scoped per client and kept 24 h. `SET NX GET` claims the key and reads any
- * earlier entry in one atomic command, so two concurrent requests with one key cannot both proceed.
- */
+/** `Idempotency-Key`, per client, 24 h; `SET NX GET` claims and reads atomically (no two proceed). */
 @Injectable()
 export class IdempotencyService {
   private readonly prefix: string;

@@ -65,9 +65,7 @@ export function pairCount(body: AccessRequestBody): number {
   return body.requestedFor.length * body.requestedItems.length;
 }
 
-// Per-client `requestsPerMinute` and `pairsPerMinute`: fixed minutes from the first submit, cheap and
-// fair enough. Submits of one event-loop turn share one script call, each with its own position:
-// under load a fraction of the writes (docs/benchmarks.md).
+// Per-client fixed minutes from the first submit (cheap, fair enough); one script call per loop turn.
 @Injectable()
 export class QuotaService {
   private readonly prefix: string;

@@ -115,9 +115,7 @@ export class RequestCancelService {
         ),
       );
       if (!written) {
-        // A worker took the job up and handed its pairs off between our look and the removal: the
-        // job goes back (its record already exists, so it only follows its calls) and the pairs are
-        // cancelled one by one below.
+        // A worker handed the pairs off between our look and the removal: requeue, cancel pairs below.
         await withRedisTimeout(this.producer.restore(job.data));
         takenOut = false;
       }

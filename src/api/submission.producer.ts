@@ -162,10 +162,7 @@ export class SubmissionProducer {
     };
   }
 
-  /**
-   * Takes a job out while no worker ever ran it (a cancel before intake); false once one did: a job
-   * that was run has claims or a record, and its cancel goes through them.
-   */
+  /** Removes a job no worker ever ran; false once one did (its cancel then goes through claims/record). */
   async removeWaiting(trackingId: string): Promise<boolean> {
     const job = await this.queue.getJob(trackingId);
     if (job === undefined || job.attemptsStarted > 0) return false;

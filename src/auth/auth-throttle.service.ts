@@ -19,11 +19,7 @@ return {n, redis.call('PTTL', KEYS[1])}
 /** Bounds the memory an attacker with many addresses can make us spend; expired entries go first. */
 const MAX_REMEMBERED_LOCKOUTS = 10_000;
 
-/**
- * Failed authentications per address, counted in Redis so every API process shares one count. A
- * success never touches Redis: each process remembers the lockouts that its own failure counts
- * revealed (docs/security.md says what that leaves).
- */
+/** Failures counted in Redis (shared by all processes); a success never touches Redis (docs/security.md). */
 @Injectable()
 export class AuthThrottleService {
   private readonly lockouts = new Map<string, number>();
@@ -44,10 +40,7 @@ export class AuthThrottleService {
     this.windowMs = config.auth.failureWindowMs;
   }
 
-  /**
-   * Seconds until the caller may authenticate again; undefined when it may now. Takes the request, not
-   * its address: behind TRUST_PROXY `ip` parses X-Forwarded-For, which only a lockout makes worth it.
-   */
+  /** Takes the request: parsing X-Forwarded-For (TRUST_PROXY) is only worth it once there is a lockout. */
   retryAfter(caller: { readonly ip: string }, nowMs = Date.now()): number | undefined {
     if (this.lockouts.size === 0) return undefined;
     const address = clientAddress(caller.ip);
@@ -60,10 +53,7 @@ export class AuthThrottleService {
     return Math.max(1, Math.ceil((until - nowMs) / 1000));
   }
 
-  /**
-   * Counts one failed authentication; returns the lockout's Retry-After in seconds once the address
-   * is over the limit. Redis unreachable: the failure is not counted (the answer stays 401).
-   */
+  /** Returns Retry-After once over the limit; Redis unreachable: not counted (the answer stays 401). */
   async failed(caller: { readonly ip: string }, surface: AuthSurface): Promise<number | undefined> {
     this.metrics.authFailure(surface);
     const address = clientAddress(caller.ip);

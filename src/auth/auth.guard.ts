@@ -14,10 +14,7 @@ export function clientOf(request: object): GatewayClient | undefined {
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-/**
- * Accepts `Authorization: Bearer <client secret>` or `Bearer <token from POST /oauth/token>`. A
- * successful call stays synchronous and never waits for Redis; only a failure is counted there.
- */
+/** Client secret or gateway token; success stays synchronous, only failures go to Redis. */
 @Injectable()
 export class ClientAuthGuard implements CanActivate {
   constructor(
@@ -32,10 +29,7 @@ export class ClientAuthGuard implements CanActivate {
     return client instanceof Promise ? client : true;
   }
 
-  /**
-   * The guard's whole decision, also called by the accept route (accept.route.ts), which runs outside
-   * Nest: the client (remembered for `clientOf`), or a throw / rejection with the 401/429 error.
-   */
+  /** The whole decision, shared with accept.route.ts (which runs outside Nest). */
   check(request: FastifyRequest): GatewayClient | Promise<never> {
     const wait = this.throttle.retryAfter(request);
     if (wait !== undefined) throw new AuthThrottledError(wait);

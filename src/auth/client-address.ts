@@ -1,9 +1,6 @@
 import { isIPv6 } from 'node:net';
 
-/**
- * The address failed authentications are counted against. An IPv6 caller usually holds a whole /64,
- * so its addresses are counted together; an IPv4-mapped IPv6 address is the IPv4 address.
- */
+/** IPv6 counted per /64 (a caller usually holds one); IPv4-mapped IPv6 counts as the IPv4 address. */
 export function clientAddress(ip: string): string {
   if (ip.startsWith('::ffff:') && ip.includes('.')) return ip.slice(7);
   if (!isIPv6(ip)) return ip;

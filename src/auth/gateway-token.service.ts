@@ -16,10 +16,7 @@ export interface TokenClaims {
   readonly key: number;
 }
 
-/**
- * HS256 JWTs for SDK apps, verifiable by any API process. node:crypto, not a JWT library: one fixed
- * algorithm leaves no algorithm negotiation to get wrong, on a synchronous per-request path.
- */
+/** HS256 via node:crypto, not a JWT library: one fixed algorithm, nothing to negotiate wrongly. */
 @Injectable()
 export class GatewayTokenService {
   /** The first signs; every one verifies. */

@@ -116,11 +116,8 @@ export class ClientRegistry {
   }
 
   /**
-   * Compares every hash in constant time: the time taken says nothing about a match. Secrets that
-   * matched are remembered by value, so a client's later calls skip the SHA-256 (≈ 2 % of the accept
-   * path): only a secret that is already right enters the map, so it holds at most one entry per
-   * configured secret, and a miss costs a hash of the whole string (seeded per process by V8) and no
-   * character comparison unless those hashes collide, so its time says nothing about a near guess.
+   * Constant-time hash compares. Matched secrets are cached by value (skips SHA-256, ≈ 2 % of accept): only
+   * a right secret enters, and a miss compares no characters unless V8's seeded hashes collide (no timing leak).
    */
   findBySecret(secret: string): AuthenticatedSecret | undefined {
     const known = this.matched.get(secret);

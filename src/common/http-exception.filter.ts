@@ -87,10 +87,7 @@ export function mapError(err: unknown, bodyLimitBytes: number): MappedError {
   };
 }
 
-/**
- * Answers `exception` as an ErrorResponseDto: the global filter below, and the accept route that runs
- * outside Nest (accept.route.ts), so both answer every error with the same status, headers and body.
- */
+/** Shared by the global filter and accept.route.ts, so both answer errors identically. */
 export function sendError(
   reply: FastifyReply,
   request: FastifyRequest,

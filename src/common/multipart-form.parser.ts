@@ -15,10 +15,7 @@ function unreadable(request: FastifyRequest, text: string): Error {
     : new FormError(text);
 }
 
-/**
- * For the SDK's multipart `/oauth/token` form. A content-type parser, not a plugin with hooks, so
- * that requests that are not multipart (the hot route) never pay for it.
- */
+/** A content-type parser, not a hooked plugin, so non-multipart requests (the hot route) never pay. */
 export function registerMultipartFormParser(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('multipart/form-data', (request, payload, done) => {
     const contentType = request.headers['content-type'];

@@ -5,10 +5,7 @@ export class TimeoutError extends Error {
   }
 }
 
-/**
- * The promise's outcome, or `onTimeout()` (default: a TimeoutError) once `ms` have passed. One promise
- * and one timer, no race or async wrapper: every Redis command of the accept path goes through here.
- */
+/** One promise, one timer, no race/async wrapper: every accept-path Redis command goes through here. */
 export function withTimeout<T>(
   promise: Promise<T>,
   ms: number,

@@ -85,10 +85,7 @@ export class ConfigValidationError extends Error {
   }
 }
 
-/**
- * Validates the environment and returns typed configuration, or throws one error listing every bad
- * variable. Pure: tests pass their own env object.
- */
+/** Throws one error listing every bad variable. Pure: tests pass their own env. */
 export function loadConfig(source: Readonly<Record<string, string | undefined>>): AppConfig {
   const env = plainToInstance(EnvironmentVariables, { ...source }, { exposeDefaultValues: false });
   const problems = flattenValidationErrors(validateSync(env, { forbidUnknownValues: false }));

@@ -36,10 +36,7 @@ const toOptionalNumber = ({ value }: { value: unknown }): unknown => {
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
-/**
- * Every environment variable the gateway reads, with its rule. Defaults live in `app-config.ts` so
- * that this class only says what a *given* value must look like.
- */
+/** Rules only; defaults live in app-config.ts, so this says what a *given* value must look like. */
 export class EnvironmentVariables extends SimulatorEnvironmentVariables {
   /** `test` is accepted (test runners set it) and, like unset, means production. */
   @IsOptional() @Transform(emptyToUndefined) @IsIn(['development', 'production', 'test']) NODE_ENV?: string;

@@ -111,10 +111,7 @@ export class SimulatorConfigError extends Error {
   }
 }
 
-/**
- * For the standalone simulator: reads SIMULATOR_* (and NODE_ENV for the control API's default) and
- * nothing of the gateway's, so it runs with any gateway setting, valid, missing or wrong.
- */
+/** Reads only SIMULATOR_* (and NODE_ENV), so any gateway setting, even invalid, leaves it running. */
 export function loadSimulatorConfig(source: Readonly<Record<string, string | undefined>>): SimulatorConfig {
   const own = Object.fromEntries(Object.entries(source).filter(([k]) => k.startsWith('SIMULATOR_')));
   const env = plainToInstance(SimulatorEnvironmentVariables, own, { exposeDefaultValues: false });

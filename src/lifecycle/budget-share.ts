@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/**
- * A call starts only once the call `perWindow` before it ended a window ago: no window holds more, even
- * counted by arrival. One poller runs at a time (the lease), so a process-local log is the whole count.
- */
+// A call starts once the `perWindow`-th one before it ended a window ago (no window overfills, even by
+// arrival). The poller lease means one runner, so a process-local log is the whole count.
 export class BudgetShare {
   private readonly ends: number[] = [];
 

@@ -34,11 +34,7 @@ export interface CancelPassInput {
   readonly signal?: AbortSignal;
 }
 
-/**
- * Carries out cancel notes, once per IdentityNow request. Rows are read first, so a cancel already
- * done, a state that forbids it, or a request shared with another's open access (which it would take
- * down too) is reported on the pair instead of being sent.
- */
+/** Reads rows first: done, forbidden or shared-request cancels are reported on the pair, not sent. */
 @Injectable()
 export class CancelService {
   private readonly calls: CallStore;

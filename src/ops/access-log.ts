@@ -26,11 +26,8 @@ interface PinoParts {
 const MSG = ',"msg":"http request"}\n';
 
 /**
- * Writes access log lines byte for byte as `logger[level](fields, 'http request')` would (level label,
- * time, the logger's bindings, the fields, msg), to the logger's own destination (so configured
- * secrets are still scrubbed), but from a fixed template: pino's generic serialisation of the object
- * walked every key through its stringifiers on every request. access-log.spec.ts compares the two.
- * Falls back to pino itself for a logger that lacks any of the parts used.
+ * Byte-identical to `logger[level](fields, 'http request')` from a fixed template (pino's generic path was
+ * costly per request), same destination so secrets are scrubbed; access-log.spec.ts compares the two.
  */
 export function accessLogWriter(
   logger: PinoLogger,

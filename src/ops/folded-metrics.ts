@@ -1,8 +1,7 @@
 import type { Counter, Histogram, Registry } from 'prom-client';
 
-// Metrics updated on every HTTP request: prom-client hashes the label object of each inc/observe
-// (sorting, validating, building a key) on the request path. These count in plain maps under a key
-// built from the label values, and hand prom-client the totals only when it is scraped.
+// prom-client hashes the label object on every inc/observe: count in plain maps instead and hand
+// prom-client the totals only on scrape.
 
 interface CountRow<L extends string> {
   readonly labels: Record<L, string>;
@@ -44,10 +43,7 @@ interface SampleValue {
   readonly metricName: string;
 }
 
-/**
- * A histogram with prom-client's output (same series, labels and order: buckets with `le` first,
- * then _sum and _count per label set), registered as a metric of `registry`, observed in plain arrays.
- */
+/** A histogram with prom-client's exact output, observed in plain arrays. */
 export class FoldedHistogram<L extends string> {
   readonly type = 'histogram';
   readonly aggregator = 'sum';

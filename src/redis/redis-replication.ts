@@ -1,10 +1,6 @@
 import type { RedisClient } from './redis.connections';
 
-/**
- * Sends a keyless command to the server that holds `anchorKey`: on Cluster a pipeline goes to the
- * node of its keys' slot, over the same connection as every other command for that slot. (WAIT
- * counts the writes of its own connection, so it must follow the enqueue there.)
- */
+/** WAIT counts its own connection's writes: on Cluster, send it on the connection of `anchorKey`'s slot. */
 async function onNodeOf<T>(
   redis: RedisClient,
   anchorKey: string,

@@ -1,10 +1,6 @@
 import { withTimeout } from '../common/with-timeout';
 
-/**
- * The API connection has no offline queue, so a Redis that is down fails commands at once; a Redis
- * that is paused or overloaded accepts them and never answers. Every command on the request path
- * is bounded by this, so the caller gets a 503 within a second instead of a hang.
- */
+/** A paused or overloaded Redis never answers: bound each request-path command so callers get a 503. */
 export const API_REDIS_TIMEOUT_MS = 800;
 
 export class RedisTimeoutError extends Error {

@@ -121,11 +121,7 @@ function silenced<T extends RedisClient>(redis: T): T {
 // batches a turn's submits, and an enqueue is one MULTI). docs/benchmarks.md: +27 % req/s, p99 −38 %.
 const API_AUTO_PIPELINING = false;
 
-/**
- * Every Redis connection of the process is made here, for the topology the configuration names. The
- * API's fails fast (a request answers 503 at once while Redis is away); the worker's and BullMQ's
- * wait out outages and failovers instead.
- */
+/** All Redis connections. The API's fail fast (503); the worker's and BullMQ's wait out failovers. */
 export function createApiRedis(config: AppConfig): RedisClient {
   const api: RedisOptions = {
     maxRetriesPerRequest: 1,
@@ -190,11 +186,7 @@ export function createWorkerRedis(config: AppConfig): RedisClient {
   }
 }
 
-/**
- * The `connection` of every BullMQ Queue and Worker outside the API. Options, which BullMQ turns into
- * its own connections (and duplicates for blocking reads); on Cluster a shared Cluster instance, as
- * BullMQ requires (it duplicates that one), closed by `releaseRedisConnections`.
- */
+/** BullMQ `connection` outside the API; on Cluster one shared instance (BullMQ requires it). */
 export function bullConnection(config: AppConfig): ConnectionOptions {
   const t = config.redis.topology;
   switch (t.kind) {

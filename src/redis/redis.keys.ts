@@ -1,7 +1,4 @@
-/**
- * Every key the gateway writes starts with QUEUE_PREFIX. On Redis Cluster the prefix carries a hash
- * tag (`{arg}`), which puts every key in one slot so multi-key Lua scripts and MULTI stay legal.
- */
+/** On Cluster QUEUE_PREFIX carries a hash tag, so all keys share a slot (multi-key Lua and MULTI work). */
 export function redisKey(prefix: string, ...parts: string[]): string {
   return `${prefix}:${parts.join(':')}`;
 }

@@ -68,10 +68,7 @@ export function checkCancelRequest(body: unknown): string[] {
   return describeSchemaErrors(res.errors).map((p) => p.message);
 }
 
-/**
- * Checks a submit body against the official schema and the rules IdentityNow enforces with a 400, and
- * normalises it into pairs. `tokenIdentityId` is the caller's identity (self-revoke is refused).
- */
+/** Official schema plus IdentityNow's 400 rules, normalised into pairs (self-revoke refused). */
 export function checkAccessRequest(body: unknown, tokenIdentityId: string | null, now: number): RuleResult {
   const alt = isRecord(body) && Array.isArray(body.requestedForWithRequestedItems);
   const schemaResult = getValidator().validateSchema(alt ? ALT_FORM : 'AccessRequest', body);

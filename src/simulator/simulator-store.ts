@@ -81,10 +81,7 @@ export class SimStore {
     );
   }
 
-  /**
-   * Applies a validated request: pairs already pending are reported as existing, the rest are created
-   * (one access request id per identity, like IdentityNow's one identity request per identity).
-   */
+  /** Pending pairs are reported as existing; one access request id per identity, like IdentityNow. */
   submit(
     req: NormalizedRequest,
     ctx: CreateContext,

@@ -3,10 +3,7 @@ import { loadSimulatorConfigFromProcessEnv } from '../config/simulator-config';
 import { createSimulator } from './simulator.server';
 import { simulatorOptionsFromConfig } from './simulator-options';
 
-/**
- * `npm run simulator`: the code the gateway embeds, standing alone on SIMULATOR_HOST:SIMULATOR_PORT.
- * Reads only SIMULATOR_* settings, so no gateway setting (or NODE_ENV=production) stops it.
- */
+/** `npm run simulator`: reads only SIMULATOR_*, so no gateway setting (or production) stops it. */
 async function main(): Promise<void> {
   const simulator = loadSimulatorConfigFromProcessEnv();
   const logger = pino({ level: simulator.logLevel, base: { component: 'idn-simulator' } });

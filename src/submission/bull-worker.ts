@@ -27,11 +27,7 @@ export interface RunningWorker<D, R> {
   stop(): Promise<void>;
 }
 
-/**
- * A BullMQ worker with the project's settings: lock and stalled check from config, full-jitter
- * backoff (never below a RetryLaterError's minimum), readiness.
- * Not a `@Processor()`: its options come from the validated config, not from a decorator.
- */
+/** Not a `@Processor()`: its options come from the validated config, not a decorator. */
 export function startWorker<D, R>(opts: {
   readonly name: string;
   readonly config: AppConfig;

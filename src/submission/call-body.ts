@@ -14,10 +14,7 @@ export function unitPairs(ctx: CallContext, units: readonly CallUnit[]): Plannab
   }));
 }
 
-/**
- * The IdentityNow bodies that carry these units under `callId`: one when they fit one request, more
- * when they no longer do (then the call is split, each part under an id of its own).
- */
+/** One body when the units fit one request; else the call is split, each part under its own id. */
 export function callBodies(
   callId: string,
   ctx: CallContext,

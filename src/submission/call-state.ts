@@ -1,7 +1,4 @@
-/**
- * One IdentityNow submission ("call") and what may happen to it. The rules are the pinned "never
- * twice" contract; docs/architecture.md, "Never twice: the call state machine", tells the story.
- */
+/** The pinned "never twice" contract; docs/architecture.md, "Never twice: the call state machine". */
 export const CALL_STATES = [
   'pending',
   'in-flight',

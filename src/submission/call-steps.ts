@@ -95,10 +95,7 @@ export class CallSteps {
     return r.ok;
   }
 
-  /**
-   * Each part becomes a call of its own (ids `<call>.<k>`): what is left no longer fits one request,
-   * or IdentityNow refused the whole call. Undefined when the call changed meanwhile (`units`).
-   */
+  /** Splits into calls `<call>.<k>`; undefined when the call changed meanwhile (`units`). */
   async split(
     call: StoredCall,
     fence: Fence,

@@ -12,11 +12,7 @@ import {
 } from '../queue/submission-job';
 import { closeRedis, createBullRedis, type RedisClient } from '../redis/redis.connections';
 
-/**
- * The worker's side of the queues: one queue of calls per client, every call that carries pairs has a
- * job there, and a request's job (delayed while its pairs are in calls) is woken once its last pair
- * is final.
- */
+/** One call queue per client; a request's job waits delayed until its last pair is final. */
 @Injectable()
 export class CallQueue implements OnApplicationShutdown {
   /** Shared by the call queues and the scheduler's manual workers. */

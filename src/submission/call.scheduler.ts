@@ -40,13 +40,8 @@ const ABORTED_CLOSE_WAIT_MS = 2_000;
 const DEMAND_CACHE_MS = 250;
 
 /**
- * The one way calls reach IdentityNow: per worker process, one loop that takes a budget unit, gives it
- * to the next client in fair share (smooth weighted round robin by `budgetWeight` over the clients
- * with calls waiting), takes that client's oldest call and seals it with whatever pairs have joined
- * it by then. While the budget has room calls go at once; once pairs arrive faster than the budget
- * can carry them one by one, a partly filled call waits a little (one budget interval) for company.
- * Sends run in the background; the loop only ever waits for the budget. See docs/architecture.md,
- * "Coalescing".
+ * The one way calls reach IdentityNow: one loop per process, fair share by `budgetWeight`; sends run in
+ * the background, the loop only waits for the budget. docs/architecture.md, "Coalescing".
  */
 @Injectable()
 export class CallScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -228,10 +223,7 @@ export class CallScheduler implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /**
-   * A partly filled lane call waits up to one budget interval for company, but only while pairs arrive
-   * faster than the budget could carry them one call each (they would wait for the budget anyway).
-   */
+  /** Waits for company only while pairs outpace the budget (they would wait for it anyway). */
   private async shouldWait(call: StoredCall): Promise<boolean> {
     if (!call.open) return false;
     const max = this.config.idn.maxIdentitiesPerCall;

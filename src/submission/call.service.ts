@@ -46,20 +46,14 @@ const ORPHAN_MARGIN_MS = 1_000;
 const SUPERSEDED =
   'not sent: a later request for the opposite type (REVOKE_ACCESS / GRANT_ACCESS) of the same access ended its claim';
 
-/**
- * An orphan's deadline counts from the stamp, so the bytes must leave soon after it: a send that
- * starts later (a stall, a slow replica WAIT) is not made and the call goes back to pending.
- */
+/** An orphan's deadline counts from the stamp: a send starting late is not made (back to pending). */
 const SEND_WINDOW_MS = ORPHAN_MARGIN_MS / 2;
 /** Not sent, no attempt used: the call is taken again after this. */
 const NOT_SENT_RETRY_MS = 1_000;
 
 class NotSent extends Error {}
 
-/**
- * One pass over one call: continue from its state (call-state.ts), never by which operation threw.
- * Every write goes through the call store's fenced scripts with the pass's job lock.
- */
+/** Continues from the call's state (call-state.ts), never from which operation threw. */
 @Injectable()
 export class CallService {
   private readonly logger = new Logger('CallService');

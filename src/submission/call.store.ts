@@ -37,10 +37,7 @@ export interface NewCall {
   readonly units: readonly CallUnit[];
 }
 
-/**
- * A request's pairs of one identity that join a lane's open call together: pairs of several requests
- * that share a lane (client, type, request metadata) are sent in one call, within the caps.
- */
+/** A request's pairs for one identity joining a lane's (client, type, metadata) open call. */
 export interface LaneUnit {
   readonly lane: string;
   readonly ctx: CallContext;
@@ -129,9 +126,8 @@ const unitArgs = (units: readonly CallUnit[]): (string | number)[] => [
 ];
 
 /**
- * Calls (IdentityNow submissions) and the hand-off of pairs into them. Every write is one script that
- * checks the writer still holds its BullMQ job lock and that each pair is still carried by the call,
- * so a worker that lost its job, a re-drive or a cancel can never be overwritten by a stale writer.
+ * Every write is one script fenced by the BullMQ job lock and each pair's carrying call, so a stale
+ * writer can never overwrite a re-drive or a cancel.
  */
 export class CallStore {
   private readonly prefix: string;
@@ -193,18 +189,12 @@ export class CallStore {
     return this.lockKey(callQueueName(clientId), callId);
   }
 
-  /**
-   * Right before a send: true only while the job lock is held, and then the call's `sentAt` becomes
-   * now (the budget wait after the seal can be long; an orphan's deadline counts from the real send).
-   */
+  /** `sentAt` = now, under the lock: an orphan's deadline counts from the real send, not the seal. */
   async stampSend(callId: string, fence: Fence, at: number): Promise<boolean> {
     return (await this.stampScript([fence.lockKey, this.key(callId)], [fence.token, at])) === 1;
   }
 
-  /**
-   * With REDIS_MIN_REPLICAS_ACK: whether the replicas have this connection's writes (claims, seal,
-   * stamp) before a send, so a failover cannot forget a call that reached IdentityNow.
-   */
+  /** Whether replicas hold this connection's writes before a send: a failover must not forget a sent call. */
   async replicated(callId: string): Promise<boolean> {
     if (this.minReplicas < 1) return true;
     const acked = await waitForReplicas(this.redis, this.key(callId), this.minReplicas, REPLICA_WAIT_MS);
@@ -229,11 +219,7 @@ export class CallStore {
     return call.units.filter((_, i) => res[i]?.[1] === call.id);
   }
 
-  /**
-   * Writes a request's pairs and the calls that carry them, in one step: new private calls, lane units
-   * that join their lane's open call (or open a new one), or an existing call (a re-drive).
-   * Returns the ids of the calls it created (they need jobs).
-   */
+  /** Writes pairs and their calls in one step; returns the ids of created calls (they need jobs). */
   async handoff(input: {
     readonly trackingId: string;
     readonly clientId: string;

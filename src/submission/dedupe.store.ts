@@ -9,9 +9,8 @@ import { redisKey } from '../redis/redis.keys';
 import { type LuaScript, luaScript } from '../redis/redis-scripts';
 import { WORKER_REDIS } from '../redis/redis.tokens';
 
-// Claims and generations: see docs/architecture.md, "Worker: dedupe, rate limit, never twice" (Dedupe).
-// Per pair KEYS: claim, own generation, opposite generation; ARGV: trackingId, window, kind per pair.
-// Reads everything before writing anything, so a duplicate pair never changes state.
+// docs/architecture.md, "Worker: requests, calls, never twice". Per pair KEYS: claim, own gen, opposite gen;
+// ARGV: trackingId, window, kind per pair. Reads all before writing: a duplicate never changes state.
 const CLAIM_LUA = `
 local tid = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -217,10 +216,8 @@ export class DedupeStore {
   }
 
   /**
-   * Re-checks and extends the claims of pairs about to be sent, each for its own request, in the
-   * same step as the check that the request still has the pair in that call (`requestKey`'s
-   * `c:<fingerprint>` = `callId`): a pair cancelled meanwhile must not be claimed again.
-   * Undefined when the caller no longer holds `fence` (its job's lock): nothing was claimed.
+   * Re-checks and extends claims in the same step as the `c:<fp>` = callId check: a pair cancelled
+   * meanwhile must not be claimed again. Undefined when `fence` is lost (nothing claimed).
    */
   async reclaim(
     entries: readonly {

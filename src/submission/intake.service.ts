@@ -41,10 +41,7 @@ function callContext(data: SubmissionJobData): CallContext {
   };
 }
 
-/**
- * The request job: claims the request's pairs and hands them to calls (once), takes FAILED pairs back
- * on a re-drive, and decides when the request is finished. It never calls IdentityNow.
- */
+/** The request job: claims and hands pairs to calls; it never calls IdentityNow. */
 @Injectable()
 export class IntakeService {
   constructor(
@@ -122,10 +119,8 @@ export class IntakeService {
   }
 
   /**
-   * FAILED pairs come back. A pair whose call's outcome is unknown goes back into that call (which
-   * reconciles before anything is sent) while it is still unknown; if that call was found since, the
-   * pair was created with it (SUBMITTED); if it was proven absent, the pair was never sent and is
-   * claimed again like every other FAILED pair (or is now a duplicate).
+   * FAILED pairs come back: into their call while its outcome is unknown (it reconciles first); found
+   * since → SUBMITTED; proven absent → claimed again like any FAILED pair.
    */
   private async redriveOnce(
     data: SubmissionJobData,

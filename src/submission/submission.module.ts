@@ -14,10 +14,7 @@ import { IntakeService } from './intake.service';
 import { ReconcilerService } from './reconciler.service';
 import { SubmissionProcessor } from './submission.processor';
 
-/**
- * The submission worker (ROLE=worker|all), given to AppModule as one of its `workerModules` after
- * WorkerCoreModule, whose providers (IdentityNow, stores, RequestEvents) it uses.
- */
+/** The submission worker (ROLE=worker|all); uses WorkerCoreModule's providers. */
 @Module({
   imports: [ClientsModule, WorkerRedisModule],
   providers: [

@@ -83,12 +83,8 @@ interface Group {
 }
 
 /**
- * The fewest IdentityNow-valid requests covering exactly `pairs` (one request's survivors). Pure.
- * `requestedFor`: identities with the same remaining items share a rectangle chunked to the caps; an
- * item set of its own gets its own request rather than the other shape, which cannot carry
- * assignmentId/nativeIdentity, is GRANT-only, and would make IdentityNow's trail differ from the
- * caller's. `perIdentity`: identities packed first-fit under the caps. REVOKE: one identity and at
- * most one entitlement per request. Other items ride with the first entitlement chunk (no extra call).
+ * Fewest valid requests covering `pairs`. Pure. `requestedFor` is preferred: the other shape cannot carry
+ * assignmentId/nativeIdentity and is GRANT-only. REVOKE: one identity, one entitlement per request.
  */
 export function planSubmissions(pairs: readonly RequestPair[], ctx: PlanContext): PlannedRequest[] {
   if (pairs.length === 0) return [];

@@ -39,11 +39,7 @@ const PAIR_METRIC = [
   ['CANCELLED', 'cancelled'],
 ] as const satisfies readonly (readonly [string, PairOutcome])[];
 
-/**
- * The consumer of accepted requests (thin): IntakeService decides, this turns it into BullMQ moves.
- * While its pairs are in calls the job waits delayed (no attempt used); a call that finishes its last
- * pair wakes it.
- */
+/** Thin: IntakeService decides; delayed while pairs are in calls (no attempt used). */
 @Injectable()
 export class SubmissionProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('SubmissionProcessor');

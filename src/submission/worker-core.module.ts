@@ -15,10 +15,7 @@ export interface WorkerCoreOptions {
   readonly connection: IdnProviderSource;
 }
 
-/**
- * What the submission worker and the lifecycle share, once per worker process (global): IdentityNow
- * access (one client, one token cache), the request and claim stores, RequestEvents.
- */
+/** Shared by submission and lifecycle, once per worker process (one IdentityNow client, token cache). */
 @Module({})
 export class WorkerCoreModule {
   static forRoot(options: WorkerCoreOptions): DynamicModule {

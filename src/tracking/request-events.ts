@@ -23,10 +23,7 @@ function digestOf(r: RequestRecord): string {
 const quiet = (r: RequestRecord): boolean =>
   r.closedAt === undefined && r.pairs.every((p) => p.outcome === 'PENDING' && p.cancel === undefined);
 
-/**
- * The one place that turns a change of a request into what follows it: closing, following, cancel
- * jobs, webhooks. A change stays marked in Redis until handled, so what a dead process left, the sweep does.
- */
+/** Changes stay marked in Redis until handled, so the sweep handles what a dead process left. */
 @Injectable()
 export class RequestEvents implements OnApplicationShutdown {
   private readonly logger = new Logger('RequestEvents');

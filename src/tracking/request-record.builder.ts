@@ -4,10 +4,8 @@ import { requestState } from '../access-request/request-state';
 import type { HolderPair, StoredPair, StoredRequest } from './request.store';
 
 /**
- * What a DUPLICATE's holder has achieved for the same pair. FAILED means "ask again and it is
- * submitted": the holder failed, was cancelled before sending, or ended in IdentityNow in a state that
- * released its claim (a rejected GRANT). A REVOKE keeps its claim whatever IdentityNow did, so it
- * stays SUBMITTED.
+ * A DUPLICATE's holder outcome. FAILED = ask again and it is sent (claim released); a REVOKE keeps its
+ * claim whatever IdentityNow did, so it stays SUBMITTED.
  */
 export function holderOutcomeOf(holder: HolderPair | undefined, pair: StoredPair): HolderOutcome {
   const o = holder?.result;

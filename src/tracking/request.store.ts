@@ -156,10 +156,7 @@ redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[1])
 return 1
 `;
 
-/**
- * A request's pairs and outcomes: one hash, written by the worker's scripts (which take the key and
- * expiry from here) and read by both sides. The status body is derived from it on every read.
- */
+/** One hash per request, written by the worker's scripts; the status body is derived on every read. */
 export class RequestStore {
   readonly prefix: string;
   readonly retentionSeconds: number;
@@ -182,9 +179,8 @@ export class RequestStore {
   }
 
   /**
-   * Requests changed and not yet told (sorted set: tracking id → ms first marked). Every writer of a
-   * request's pairs adds to it (ZADD NX) in the same script, so a crash before RequestEvents ran
-   * loses no webhook: the lifecycle sweep tells what stays marked.
+   * Changed, not yet told (ZADD NX in the writer's own script), so a crash before RequestEvents loses no
+   * webhook: the lifecycle sweep tells what stays marked.
    */
   get dirtyKey(): string {
     return redisKey(this.prefix, 'lifecycle', 'dirty');

@@ -1,7 +1,4 @@
-/**
- * Exponential, capped, with equal jitter (half fixed, half random: retries of one outage spread out
- * but still back off), and never past the end of the retry window, so the last try lands on it.
- */
+/** Capped exponential, equal jitter (spread, still backing off); the last try lands on the window end. */
 export function webhookRetryDelay(
   attemptsMade: number,
   baseMs: number,

@@ -29,11 +29,7 @@ export interface WebhookDelivered {
   readonly status: number;
 }
 
-/**
- * Delivers the webhooks queue (ROLE=worker|all) with its own BullMQ worker, so a slow receiver
- * never takes a submission slot. A job whose worker died mid-delivery is delivered again once its
- * lock expires (at least once; receivers de-duplicate on `webhook-id`).
- */
+/** Own worker, so slow receivers never take a submission slot; at least once (dedupe on `webhook-id`). */
 @Injectable()
 export class WebhookDeliveryProcessor
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown

@@ -46,10 +46,7 @@ export class WebhookNotifier implements OnApplicationShutdown {
     return this.clients.get(clientId)?.webhook !== undefined;
   }
 
-  /**
-   * Queues one delivery of `body` to the client's webhook, if it has one. One delivery per
-   * `version` (default `body.updatedAt`): notifying the same change again is a no-op.
-   */
+  /** One delivery per `version` (default `body.updatedAt`): re-notifying a change is a no-op. */
   async notify(clientId: string, body: RequestRecord, version: string = body.updatedAt): Promise<void> {
     if (body.clientId !== clientId) {
       throw new Error(`request ${body.trackingId} belongs to ${body.clientId}, not to ${clientId}`);

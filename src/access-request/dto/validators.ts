@@ -78,10 +78,7 @@ function scan(value: string): boolean {
   return true;
 }
 
-/**
- * The instant `new Date(value)` gives, computed from the fields for the usual forms (`new Date` was a
- * visible cost on the accept path); iso-date-time.spec.ts checks both agree.
- */
+/** `new Date(value)` computed by hand (it was a visible accept-path cost); iso-date-time.spec.ts checks. */
 export function parseIsoDateTimeMs(value: string): number | undefined {
   if (!scan(value)) return undefined;
   const { year, month, day, hour, minute, second } = f;
