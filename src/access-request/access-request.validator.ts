@@ -14,7 +14,7 @@ import {
   type RequestedItemDtoRefDto,
 } from './dto/access-request.dto';
 import { isCommonValidShape } from './access-request.fast-path';
-import { parseIsoDateTimeMs } from './dto/validators';
+import { utcIsoString } from './dto/validators';
 import { checkIdentityNowRules, type RuleOptions } from './identitynow.rules';
 
 export type ValidationResult = { ok: true; value: AccessRequestBody } | { ok: false; messages: string[] };
@@ -111,7 +111,7 @@ function rewrite(rule: string, message: string, property: string, path: string):
 }
 
 const utc = (v: string | undefined): string | undefined =>
-  v === undefined ? undefined : new Date(parseIsoDateTimeMs(v) ?? v).toISOString();
+  v === undefined ? undefined : (utcIsoString(v) ?? new Date(v).toISOString());
 
 function meta(m: Metadata | undefined): Metadata | undefined {
   return m === undefined ? undefined : { ...m };

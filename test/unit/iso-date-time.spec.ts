@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseIsoDateTime, parseIsoDateTimeMs } from '../../src/access-request/dto/validators';
+import { parseIsoDateTime, parseIsoDateTimeMs, utcIsoString } from '../../src/access-request/dto/validators';
 
 /** The parser as it was before it computed instants itself: `new Date(value)` plus the roll-over checks. */
 function reference(value: string): number | undefined {
@@ -17,6 +17,12 @@ function reference(value: string): number | undefined {
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
   if (Number(h) > 23 || Number(mi) > 59 || Number(s ?? '0') > 59) return undefined;
   return date.getTime();
+}
+
+/** What normalisation wrote before it built UTC strings itself. */
+function referenceIso(value: string): string | undefined {
+  const ms = reference(value);
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
@@ -47,6 +53,7 @@ describe('ISO date-time parsing', () => {
       fc.property(dateTimeArb, (value) => {
         expect(parseIsoDateTimeMs(value)).toBe(reference(value));
         expect(parseIsoDateTime(value)?.getTime()).toBe(reference(value));
+        expect(utcIsoString(value)).toBe(referenceIso(value));
       }),
       { numRuns: 20_000, seed: 42 },
     );
@@ -66,6 +73,7 @@ describe('ISO date-time parsing', () => {
               : value.slice(0, i) + (how === 'replace' ? c : '') + value.slice(i + 1);
         }
         expect(parseIsoDateTimeMs(value), value).toBe(reference(value));
+        expect(utcIsoString(value), value).toBe(referenceIso(value));
       }),
       { numRuns: 20_000, seed: 44 },
     );
@@ -87,8 +95,13 @@ describe('ISO date-time parsing', () => {
       '2030-01-01T24:00:00Z',
       '2030-12-31T23:59:60Z',
       '9999-12-31T23:59:59-23:59',
+      '0100-01-01T00:00Z',
+      '2030-01-01T09:00:00.1Z',
+      '2030-01-01T09:00:00.123Z',
+      '2030-01-01T09:00:00.1239Z',
     ]) {
       expect(parseIsoDateTimeMs(value)).toBe(reference(value));
+      expect(utcIsoString(value)).toBe(referenceIso(value));
     }
   });
 });
