@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
+import { pinoIsoTime } from '../common/iso-time';
 import type { SubmissionJobData } from '../queue/submission-job';
 
 export type PinoLogger = Logger;
@@ -153,7 +154,7 @@ export function createLogger(config: AppConfig, options: CreateLoggerOptions = {
     {
       level: options.level ?? config.logLevel,
       base: { service: 'access-request-gateway', role: config.role, pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: pinoIsoTime,
       redact: { paths: [...REDACT_PATHS], censor: REDACTED },
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
