@@ -10,6 +10,7 @@ import {
   UnavailableError,
   UnsupportedMediaTypeError,
 } from '../common/gateway.errors';
+import { isoTime } from '../common/iso-time';
 import { isTrackingId, type SubmissionJobData } from '../queue/submission-job';
 import { API_REDIS_TIMEOUT_MS, withRedisTimeout } from '../redis/redis-timeout';
 import { RequestStore } from '../tracking/request.store';
@@ -20,6 +21,8 @@ import { IdempotencyService } from './idempotency.service';
 import { expandPairs } from '../access-request/pairs';
 import { pairCount, QuotaService } from './quota.service';
 import { SubmissionProducer } from './submission.producer';
+
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 
 export interface AcceptedBody {
   trackingId: string;
@@ -157,20 +160,23 @@ export class AccessRequestsService {
     request: AccessRequestBody,
     input: AcceptInput,
   ): SubmissionJobData {
-    // The calling app goes into IdentityNow's trail; it is never taken from the caller's body.
-    request.clientMetadata = { ...request.clientMetadata, [GATEWAY_META.clientId]: input.client.id };
-    return {
+    // The calling app goes into IdentityNow's trail; it is never taken from the caller's body. The
+    // metadata is the validator's own copy, so it is stamped in place.
+    const metadata = request.clientMetadata ?? {};
+    metadata[GATEWAY_META.clientId] = input.client.id;
+    request.clientMetadata = metadata;
+    const data: { -readonly [K in keyof SubmissionJobData]: SubmissionJobData[K] } = {
       v: 1,
       trackingId,
       clientId: input.client.id,
-      acceptedAt: now.toISOString(),
+      acceptedAt: isoTime(now.getTime()),
       request,
       requestId: input.requestId,
-      ...(input.traceparent !== undefined &&
-      /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(input.traceparent)
-        ? { traceparent: input.traceparent }
-        : {}),
     };
+    if (input.traceparent !== undefined && TRACEPARENT.test(input.traceparent)) {
+      data.traceparent = input.traceparent;
+    }
+    return data;
   }
 }
 
