@@ -6,7 +6,6 @@ import { ReplyError } from 'ioredis';
 import { statusPath } from '../access-request/request-record';
 import { withTimeout } from '../common/with-timeout';
 import type { RedisClient } from '../redis/redis.connections';
-import { coalesceWritesThisTick } from '../redis/coalesced-writes';
 import { redisKey } from '../redis/redis.keys';
 import { replicationState, waitForReplicas } from '../redis/redis-replication';
 import { withRedisTimeout } from '../redis/redis-timeout';
@@ -61,7 +60,6 @@ export class SubmissionProducer {
     if (this.redis.status !== 'ready') throw this.unavailable();
     const replicas = this.config.redis.minReplicasAck;
     if (replicas > 0 && this.replicasShort) await this.refuseWithoutReplicas(replicas);
-    coalesceWritesThisTick(this.redis);
     const added = this.queue.add(SUBMISSION_JOB_NAME, data, this.jobOptions(data.trackingId));
     // An error reply means refused (nothing written); a dropped connection or timeout leaves it unknown.
     const outcome = added.then(
