@@ -4,8 +4,8 @@ let lastLogMs = Number.NaN;
 let lastLogTime = '';
 
 /**
- * `new Date(ms).toISOString()`, remembered for the last millisecond asked: Date's formatting ran
- * several times per accepted request (its time, its log line), thousands of times per millisecond.
+ * `new Date(ms).toISOString()`, remembered for the last millisecond asked: Date's formatting is slow
+ * next to the rest of the accept path, and a busy API accepts several requests per millisecond.
  */
 export function isoTime(ms: number): string {
   if (ms !== lastMs) {
@@ -15,11 +15,11 @@ export function isoTime(ms: number): string {
   return lastIso;
 }
 
-/** pino's `stdTimeFunctions.isoTime`, byte for byte, from the same cache. */
+/** pino's `stdTimeFunctions.isoTime`, byte for byte, formatted once per millisecond. */
 export function pinoIsoTime(): string {
   const ms = Date.now();
   if (ms !== lastLogMs) {
-    // Not through isoTime: its callers ask for other milliseconds in between, which would evict this one.
+    // Its own cache: isoTime's callers ask for other (earlier) milliseconds in between.
     lastLogTime = `,"time":"${new Date(ms).toISOString()}"`;
     lastLogMs = ms;
   }

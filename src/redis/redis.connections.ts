@@ -118,7 +118,8 @@ function silenced<T extends RedisClient>(redis: T): T {
 
 // Off for the API: auto-pipelining holds each command until the next setImmediate, a loop turn added
 // to each of the accept path's two sequential round trips (quota, then enqueue; the quota already
-// batches a turn's submits, and an enqueue is one MULTI). docs/benchmarks.md: +27 % req/s, p99 −38 %.
+// batches a turn's submits, and an enqueue is one script call). docs/benchmarks.md: +27 % req/s,
+// p99 −38 %.
 const API_AUTO_PIPELINING = false;
 
 /** All Redis connections. The API's fail fast (503); the worker's and BullMQ's wait out failovers. */
