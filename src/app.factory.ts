@@ -79,7 +79,11 @@ export async function createGateway(
   registerMultipartFormParser(fastify);
   // Before init: the dashboard plugin is registered during init and must inherit the guard.
   installAdminGuard(fastify, config, app.get(AuthThrottleService));
-  installHttpObservability(fastify, { logger: log, metrics: app.get(MetricsService) });
+  installHttpObservability(fastify, {
+    logger: log,
+    metrics: app.get(MetricsService),
+    acceptedLevel: config.acceptedLogLevel,
+  });
   // Callback style, not async: this runs on every response, and an async hook costs a promise each time.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);

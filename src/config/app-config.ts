@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { flattenValidationErrors } from './env-transforms';
-import { EnvironmentVariables } from './env.schema';
+import { type AcceptedLogLevel, EnvironmentVariables } from './env.schema';
 import { type SimulatorConfig, simulatorConfigFrom } from './simulator-config';
 import { type RedisConfig, redisConfigFrom, redisConfigProblems } from './redis-config';
 
@@ -76,6 +76,8 @@ export interface AppConfig {
     readonly retryWindowMs: number;
   };
   readonly logLevel: string;
+  /** Level of the access log line of an accepted POST /v3/access-requests (ACCESS_LOG_ACCEPTED_LEVEL). */
+  readonly acceptedLogLevel: AcceptedLogLevel;
 }
 
 export class ConfigValidationError extends Error {
@@ -166,6 +168,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     },
     webhooks: { retryWindowMs: Math.round((env.WEBHOOK_RETRY_HOURS ?? 24) * 3_600_000) },
     logLevel: env.LOG_LEVEL ?? 'info',
+    acceptedLogLevel: (env.ACCESS_LOG_ACCEPTED_LEVEL ?? 'info') as AcceptedLogLevel,
   };
 }
 

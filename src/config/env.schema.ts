@@ -19,6 +19,10 @@ import { emptyToUndefined, toInt, toOptionalInt } from './env-transforms';
 import { LOG_LEVELS, SimulatorEnvironmentVariables } from './simulator-config';
 import { REDIS_ADDRESS_LIST } from './redis-config';
 
+/** A busy intake may log its 202s at debug: the worker's job lines still carry each request id. */
+export const ACCEPTED_LOG_LEVELS = ['info', 'debug'] as const;
+export type AcceptedLogLevel = (typeof ACCEPTED_LOG_LEVELS)[number];
+
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 function isProxyAddress(a: string): boolean {
@@ -157,4 +161,10 @@ export class EnvironmentVariables extends SimulatorEnvironmentVariables {
   TRUST_PROXY?: string;
 
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
+
+  @IsOptional()
+  @IsIn([...ACCEPTED_LOG_LEVELS], {
+    message: `ACCESS_LOG_ACCEPTED_LEVEL must be one of ${ACCEPTED_LOG_LEVELS.join(', ')}`,
+  })
+  ACCESS_LOG_ACCEPTED_LEVEL?: string;
 }

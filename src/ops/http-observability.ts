@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientOf } from '../auth/auth.guard';
 import type { MetricsService, RejectionReason } from './metrics.service';
-import { accessLogWriter } from './access-log';
+import { type AccessLogLevel, accessLogWriter } from './access-log';
 import type { PinoLogger } from './logger';
 
 const ACCESS_REQUESTS_ROUTE = '/v3/access-requests';
@@ -46,7 +46,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
 /** One log line and the HTTP metrics per answered request; never headers or bodies (credentials). */
 export function installHttpObservability(
   fastify: FastifyInstance,
-  deps: { readonly logger: PinoLogger; readonly metrics: MetricsService },
+  deps: {
+    readonly logger: PinoLogger;
+    readonly metrics: MetricsService;
+    /** ACCESS_LOG_ACCEPTED_LEVEL: the level of a 202 from POST /v3/access-requests. */
+    readonly acceptedLevel: AccessLogLevel;
+  },
 ): void {
   // No path redaction on these lines (~200 µs a line with pino's wildcard paths): their fields are
   // fixed and safe, and the destination still scrubs configured secrets.
@@ -59,14 +64,16 @@ export function installHttpObservability(
       const client = authenticated?.id ?? '-';
       const seconds = reply.elapsedTime / 1000;
       deps.metrics.httpRequest(request.method, route, status, client, seconds);
+      let level: AccessLogLevel = status >= 500 ? 'error' : QUIET_ROUTES.has(route) ? 'debug' : 'info';
       if (route === ACCESS_REQUESTS_ROUTE && request.method === 'POST') {
         if (status === 202) {
           deps.metrics.accessRequestAccepted(client, reply.getHeader('idempotent-replayed') === 'true');
+          level = deps.acceptedLevel;
         } else if (status >= 400) {
           deps.metrics.accessRequestRejected(client, rejectionReason(status, authenticated !== undefined));
         }
       }
-      write(status >= 500 ? 'error' : QUIET_ROUTES.has(route) ? 'debug' : 'info', {
+      write(level, {
         requestId: request.id,
         traceparent: header(request, 'traceparent'),
         method: request.method,

@@ -92,3 +92,55 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
     expect(text).not.toMatch(/2c918084660f45d6016617daa9210584|2c9180835d2e5168015d32f890ca1581/);
   });
 });
+
+describe('ACCESS_LOG_ACCEPTED_LEVEL=debug: a busy intake leaves its 202 lines out, the request stays findable', () => {
+  let redis: PrivateRedis;
+  let sim: RunningSimulator;
+  let gw: TestGateway;
+  const logs = new LogCapture();
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sim = await createSimulator({ reportExisting: false });
+    gw = await startWorkerGateway(
+      redis,
+      sim,
+      { LOG_LEVEL: 'info', ACCESS_LOG_ACCEPTED_LEVEL: 'debug' },
+      sim.credentials,
+      { logDestination: logs, logger: undefined },
+    );
+  });
+  afterAll(async () => {
+    await gw.close();
+    await sim.close();
+    await redis.stop();
+  });
+
+  it('logs no line for the 202, still logs the 400, and the job outcome line carries the request id', async () => {
+    const accepted = await request(gw.server)
+      .post('/v3/access-requests')
+      .set('authorization', AUTH)
+      .set('x-request-id', 'req-quiet-accepted')
+      .send(grant());
+    expect(accepted.status).toBe(202);
+    const rejected = await request(gw.server)
+      .post('/v3/access-requests')
+      .set('authorization', AUTH)
+      .set('x-request-id', 'req-quiet-rejected')
+      .send({ requestedFor: [] });
+    expect(rejected.status).toBe(400);
+
+    const trackingId = accepted.body.trackingId as string;
+    const outcome = (): Record<string, unknown> | undefined =>
+      logs.records.find((l) => l.msg === 'job outcome' && l.trackingId === trackingId);
+    for (let i = 0; i < 100 && outcome() === undefined; i++) await sleep(100);
+    expect(outcome()).toMatchObject({ requestId: 'req-quiet-accepted', state: 'SUBMITTED' });
+
+    const httpLines = logs.records.filter((l) => l.msg === 'http request');
+    expect(httpLines.filter((l) => l.requestId === 'req-quiet-accepted')).toEqual([]);
+    expect(httpLines.find((l) => l.requestId === 'req-quiet-rejected')).toMatchObject({
+      status: 400,
+      level: 'info',
+    });
+  });
+});

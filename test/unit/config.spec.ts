@@ -39,6 +39,7 @@ describe('configuration', () => {
       simulator: { port: 4010, clientId: 'sim-client', clientSecret: 'sim-secret' },
       admin: { user: undefined },
       logLevel: 'info',
+      acceptedLogLevel: 'info',
     });
   });
 
@@ -151,6 +152,9 @@ describe('configuration', () => {
     expect(problemsOf({ ...dev, TRUST_PROXY: 'true' }).join()).toMatch(/TRUST_PROXY .*"true" .*refused/);
     expect(problemsOf({ ...dev, AUTH_FAILURES_PER_MINUTE: '0' }).join()).toContain(
       'AUTH_FAILURES_PER_MINUTE',
+    );
+    expect(problemsOf({ ...dev, ACCESS_LOG_ACCEPTED_LEVEL: 'warn' }).join()).toContain(
+      'ACCESS_LOG_ACCEPTED_LEVEL must be one of info, debug',
     );
   });
 });
