@@ -6,7 +6,8 @@
 // Each target is its own child process with its own private redis-server. Prints a markdown table and
 // writes the raw numbers to bench/results/. Knobs (all bounded): BENCH_ROUNDS, BENCH_DURATION_S,
 // BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_TOOL=wrk|autocannon, BENCH_TARGETS=a,b,c,
-// BENCH_GATEWAY_LOG_LEVEL (default info), BENCH_NODE_ARGS_A/_B/_C (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
+// BENCH_GATEWAY_LOG_LEVEL (default info), BENCH_ACCEPTED_LOG_LEVEL (the gateway's ACCESS_LOG_ACCEPTED_LEVEL,
+// default info), BENCH_NODE_ARGS_A/_B/_C (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile the gateway under this load).
 // `npm run bench -- --profile`: the gateway alone (unless BENCH_TARGETS says otherwise), 2 rounds, under
 // a CPU profile written to bench/results/profile-<time>/; prints the top functions of the measured
@@ -109,6 +110,7 @@ const TARGETS = [
       ROLE: 'api',
       // Production's level by default: one access log line per request.
       LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL || 'info',
+      ACCESS_LOG_ACCEPTED_LEVEL: process.env.BENCH_ACCEPTED_LOG_LEVEL || 'info',
       CLIENTS_FILE: clientsFile,
       TOKEN_SIGNING_SECRET: 'bench-signing-secret-0123456789abcdef0123',
       QUEUE_PREFIX: 'arg',
