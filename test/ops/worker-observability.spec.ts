@@ -13,16 +13,16 @@ import { startWorkerGateway } from '../support/worker-stack';
 const REQUEST_ID = 'req-observability-1';
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
-describe('worker observability: logs follow the HTTP request into the IdentityNow call; metrics count outcomes', () => {
+/** A worker gateway on its own Redis and simulator for the enclosing suite, its log lines captured. */
+function observedGateway(env: Record<string, string>): { logs: LogCapture; gateway: () => TestGateway } {
   let redis: PrivateRedis;
   let sim: RunningSimulator;
   let gw: TestGateway;
   const logs = new LogCapture();
-
   beforeAll(async () => {
     redis = await startRedis();
     sim = await createSimulator({ reportExisting: false });
-    gw = await startWorkerGateway(redis, sim, { LOG_LEVEL: 'info' }, sim.credentials, {
+    gw = await startWorkerGateway(redis, sim, env, sim.credentials, {
       logDestination: logs,
       logger: undefined,
     });
@@ -32,9 +32,14 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
     await sim.close();
     await redis.stop();
   });
+  return { logs, gateway: () => gw };
+}
+
+describe('worker observability: logs follow the HTTP request into the IdentityNow call; metrics count outcomes', () => {
+  const { logs, gateway } = observedGateway({ LOG_LEVEL: 'info' });
 
   it('carries the request id and traceparent from the HTTP request to the job outcome and IdentityNow call lines', async () => {
-    const accepted = await request(gw.server)
+    const accepted = await request(gateway().server)
       .post('/v3/access-requests')
       .set('authorization', AUTH)
       .set('x-request-id', REQUEST_ID)
@@ -49,8 +54,9 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
       i++
     ) {
       await sleep(100);
-      record = (await request(gw.server).get(`/v3/access-requests/${trackingId}`).set('authorization', AUTH))
-        .body as RequestRecord;
+      record = (
+        await request(gateway().server).get(`/v3/access-requests/${trackingId}`).set('authorization', AUTH)
+      ).body as RequestRecord;
     }
     expect(record?.state).toBe('SUBMITTED');
 
@@ -82,7 +88,7 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
   });
 
   it('exports pair outcomes, job durations, IdentityNow calls and token refreshes, with no ids in labels', async () => {
-    const text = (await request(gw.server).get('/metrics')).text;
+    const text = (await request(gateway().server).get('/metrics')).text;
     expect(text).toMatch(/^gateway_pairs_total\{outcome="submitted"\} 1$/m);
     expect(text).toMatch(/^gateway_job_processing_duration_seconds_count\{outcome="submitted"\} 1$/m);
     expect(text).toMatch(/^gateway_identitynow_requests_total\{operation="submit",status_class="2xx"\} 1$/m);
@@ -94,36 +100,16 @@ describe('worker observability: logs follow the HTTP request into the IdentityNo
 });
 
 describe('ACCESS_LOG_ACCEPTED_LEVEL=debug: a busy intake leaves its 202 lines out, the request stays findable', () => {
-  let redis: PrivateRedis;
-  let sim: RunningSimulator;
-  let gw: TestGateway;
-  const logs = new LogCapture();
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    sim = await createSimulator({ reportExisting: false });
-    gw = await startWorkerGateway(
-      redis,
-      sim,
-      { LOG_LEVEL: 'info', ACCESS_LOG_ACCEPTED_LEVEL: 'debug' },
-      sim.credentials,
-      { logDestination: logs, logger: undefined },
-    );
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-    await redis.stop();
-  });
+  const { logs, gateway } = observedGateway({ LOG_LEVEL: 'info', ACCESS_LOG_ACCEPTED_LEVEL: 'debug' });
 
   it('logs no line for the 202, still logs the 400, and the job outcome line carries the request id', async () => {
-    const accepted = await request(gw.server)
+    const accepted = await request(gateway().server)
       .post('/v3/access-requests')
       .set('authorization', AUTH)
       .set('x-request-id', 'req-quiet-accepted')
       .send(grant());
     expect(accepted.status).toBe(202);
-    const rejected = await request(gw.server)
+    const rejected = await request(gateway().server)
       .post('/v3/access-requests')
       .set('authorization', AUTH)
       .set('x-request-id', 'req-quiet-rejected')
