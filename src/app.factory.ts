@@ -13,10 +13,11 @@ import { installAdminGuard } from './admin/admin-auth';
 import { installAcceptRoute } from './api/accept.route';
 import { AccessRequestsService } from './api/access-requests.service';
 import { ClientAuthGuard } from './auth/auth.guard';
+import { ClientRegistry } from './clients/client-registry.service';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthThrottleService } from './auth/auth-throttle.service';
 import { installHttpObservability } from './ops/http-observability';
-import { createLogger, NestPinoLogger, type PinoLogger } from './ops/logger';
+import { addLogSecrets, createLogger, NestPinoLogger, type PinoLogger } from './ops/logger';
 import { MetricsService } from './ops/metrics.service';
 import { OpsModule } from './ops/ops.module';
 
@@ -64,6 +65,7 @@ export async function createGateway(
     adapter,
     { logger: options.logger ?? new NestPinoLogger(log), abortOnError: false },
   );
+  addLogSecrets(log, app.get(ClientRegistry, { strict: false }).webhookSecrets());
   // Every error, Fastify's own body-parser errors included (Nest wraps them), goes through this filter.
   app.useGlobalFilters(new HttpExceptionFilter(config.http.bodyLimitBytes));
   const fastify = app.getHttpAdapter().getInstance();

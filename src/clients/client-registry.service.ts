@@ -115,6 +115,11 @@ export class ClientRegistry {
     return [...this.byId.values()];
   }
 
+  /** The webhook signing secrets, in plain text (HMAC needs them): the log scrubber must know them. */
+  webhookSecrets(): string[] {
+    return this.all().flatMap((c) => (c.webhook === undefined ? [] : [c.webhook.secret]));
+  }
+
   /**
    * Constant-time hash compares. Matched secrets are cached by value (skips SHA-256, ≈ 2 % of accept): only
    * a right secret enters, and a miss compares no characters unless V8's seeded hashes collide (no timing leak).

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, symbols, type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { pinoIsoTime } from '../common/iso-time';
 import type { SubmissionJobData } from '../queue/submission-job';
@@ -9,6 +9,8 @@ export type PinoLogger = Logger;
 export const PINO_LOGGER = Symbol('PINO_LOGGER');
 
 export const REDACTED = '[REDACTED]';
+/** Shorter values would redact ordinary text. */
+const MIN_SECRET_LENGTH = 4;
 
 /** Credential-bearing fields, up to two levels deep: a second line of defence behind never logging them. */
 export const REDACT_PATHS: readonly string[] = (() => {
@@ -69,24 +71,46 @@ export function configuredSecrets(config: AppConfig): string[] {
     config.simulator.clientSecret,
     config.redis.password,
     redisUrlPassword(config.redis.url),
-  ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  ].filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH);
 }
 
 /** Configured secret values never reach the destination, even inside a message or a stack. */
+class ScrubbingDestination implements DestinationStream {
+  private readonly secrets: string[] = [];
+
+  constructor(
+    private readonly target: DestinationStream,
+    secrets: readonly string[],
+  ) {
+    this.add(secrets);
+  }
+
+  add(secrets: readonly string[]): void {
+    for (const s of secrets) {
+      if (s.length >= MIN_SECRET_LENGTH && !this.secrets.includes(s)) this.secrets.push(s);
+    }
+  }
+
+  write(line: string): void {
+    let out = line;
+    for (const s of this.secrets) {
+      if (out.includes(s)) out = out.split(s).join(REDACTED);
+    }
+    this.target.write(out);
+  }
+}
+
 export function scrubbingDestination(
   target: DestinationStream,
   secrets: readonly string[],
 ): DestinationStream {
-  if (secrets.length === 0) return target;
-  return {
-    write(line: string): void {
-      let out = line;
-      for (const s of secrets) {
-        if (out.includes(s)) out = out.split(s).join(REDACTED);
-      }
-      target.write(out);
-    },
-  };
+  return new ScrubbingDestination(target, secrets);
+}
+
+/** Secrets known only once the application is built (the clients file's webhook secrets). */
+export function addLogSecrets(logger: PinoLogger, secrets: readonly string[]): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[symbols.streamSym];
+  if (stream instanceof ScrubbingDestination) stream.add(secrets);
 }
 
 export interface CreateLoggerOptions {

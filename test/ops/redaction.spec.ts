@@ -6,7 +6,14 @@ import type { Redis } from 'ioredis';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/app-config';
-import { createLogger, jobLogger, NestPinoLogger, REDACTED } from '../../src/ops/logger';
+import {
+  createLogger,
+  jobLogger,
+  NestPinoLogger,
+  PINO_LOGGER,
+  type PinoLogger,
+  REDACTED,
+} from '../../src/ops/logger';
 import { basic } from '../support/clients';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { LogCapture } from '../support/log-capture';
@@ -20,6 +27,8 @@ const CANARY = {
   idnClientSecret: 'canary-idn-client-secret-b41d77',
   tokenSigningSecret: 'canary-token-signing-secret-0123456789abcdef',
   adminPassword: 'canary-admin-password-91e2',
+  // Base64 of "canary-webhook-secret-0123456789ab": the clients file keeps it in plain text.
+  webhookSecret: 'whsec_Y2FuYXJ5LXdlYmhvb2stc2VjcmV0LTAxMjM0NTY3ODlhYg==',
 };
 const PREFIX = '{canary}';
 
@@ -84,6 +93,7 @@ describe('secrets never leak: logs, metrics, error bodies, Redis', () => {
             id: 'hr-portal',
             secretSha256: createHash('sha256').update(CANARY.clientSecret).digest('hex'),
             requestsPerMinute: 1000,
+            webhook: { url: 'http://127.0.0.1:9/hooks', secret: CANARY.webhookSecret },
           },
         ],
       }),
@@ -294,6 +304,13 @@ describe('secrets never leak: logs, metrics, error bodies, Redis', () => {
     expectClean('Redis keys', keys.join('\n'));
     expectClean('Redis values', text);
     for (const key of keys) expect(key.startsWith(`${PREFIX}:`), key).toBe(true);
+  });
+
+  it("scrubs the clients file's webhook secrets (kept in plain text to sign) from the gateway's lines", () => {
+    gw.app.get<PinoLogger>(PINO_LOGGER).warn(`a line that quotes ${CANARY.webhookSecret}`);
+    const line = logs.lines.find((l) => l.includes('a line that quotes'));
+    expect(line).toContain(REDACTED);
+    expect(line).not.toContain(CANARY.webhookSecret);
   });
 });
 
