@@ -71,7 +71,7 @@ export function configuredSecrets(config: AppConfig): string[] {
     config.simulator.clientSecret,
     config.redis.password,
     redisUrlPassword(config.redis.url),
-  ].filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH);
+  ].filter((s): s is string => typeof s === 'string');
 }
 
 /** Configured secret values never reach the destination, even inside a message or a stack. */
@@ -98,13 +98,6 @@ class ScrubbingDestination implements DestinationStream {
     }
     this.target.write(out);
   }
-}
-
-export function scrubbingDestination(
-  target: DestinationStream,
-  secrets: readonly string[],
-): DestinationStream {
-  return new ScrubbingDestination(target, secrets);
 }
 
 /** Secrets known only once the application is built (the clients file's webhook secrets). */
@@ -170,7 +163,7 @@ function createBufferedStdout(): DestinationStream {
 }
 
 export function createLogger(config: AppConfig, options: CreateLoggerOptions = {}): PinoLogger {
-  const destination = scrubbingDestination(
+  const destination = new ScrubbingDestination(
     options.destination ?? bufferedStdout(),
     configuredSecrets(config),
   );
