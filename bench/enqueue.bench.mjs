@@ -28,9 +28,10 @@ const ROUNDS = Number(process.argv[3] ?? 5);
 const CONCURRENCY = 50;
 const PREFIX = 'bench';
 
+// The producer reads only the prefix, the replica setting and the job options from it (no REDIS_URL).
+const config = loadConfig({ NODE_ENV: 'development', QUEUE_PREFIX: PREFIX });
 const logDir = mkdtempSync(join(tmpdir(), 'arg-bench-enqueue-'));
 const redis = await startRedis('enqueue', logDir);
-const config = loadConfig({ NODE_ENV: 'development', REDIS_URL: redis.url, QUEUE_PREFIX: PREFIX });
 // As the API runs it: one connection without auto-pipelining, the queue on that same connection.
 const conn = new Redis(redis.url, { enableAutoPipelining: false, maxRetriesPerRequest: 1 });
 const queue = new Queue(SUBMISSION_QUEUE, { connection: conn, prefix: PREFIX });

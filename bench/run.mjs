@@ -9,6 +9,8 @@
 // BENCH_GATEWAY_LOG_LEVEL (default info), BENCH_ACCEPTED_LOG_LEVEL (the gateway's ACCESS_LOG_ACCEPTED_LEVEL,
 // default info), BENCH_NODE_ARGS_A/_B/_C (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile the gateway under this load).
+// BENCH_OTHER_GATEWAY=/path/to/other/checkout with BENCH_TARGETS=c,d adds (d): that checkout's built
+// dist/main.js with (c)'s settings, to compare two versions of the gateway (A/B of one change) in one run.
 // `npm run bench -- --profile`: the gateway alone (unless BENCH_TARGETS says otherwise), 2 rounds, under
 // a CPU profile written to bench/results/profile-<time>/; prints the top functions of the measured
 // rounds (start-up and warm-up left out) with bench/profile-summary.mjs.
@@ -63,6 +65,11 @@ const nodeArgs = (key) => [
 const SECRET = 'bench-client-secret-0123456789abcdef';
 const mainJs = join(root, 'dist', 'main.js');
 if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run bench\` (it builds first)`);
+const otherGateway = process.env.BENCH_OTHER_GATEWAY;
+const otherMainJs = otherGateway ? join(otherGateway, 'dist', 'main.js') : undefined;
+if (ONLY.includes('d') && (otherMainJs === undefined || !existsSync(otherMainJs))) {
+  throw new Error('target d needs BENCH_OTHER_GATEWAY=<a checkout of this repository with a built dist/>');
+}
 
 const workDir = mkdtempSync(join(tmpdir(), 'arg-bench-'));
 const body = JSON.stringify(accessRequestBody());
@@ -82,6 +89,17 @@ writeFileSync(
     ],
   }),
 );
+
+const gatewayEnv = {
+  NODE_ENV: 'production',
+  ROLE: 'api',
+  // Production's level by default: one access log line per request.
+  LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL || 'info',
+  ACCESS_LOG_ACCEPTED_LEVEL: process.env.BENCH_ACCEPTED_LOG_LEVEL || 'info',
+  CLIENTS_FILE: clientsFile,
+  TOKEN_SIGNING_SECRET: 'bench-signing-secret-0123456789abcdef0123',
+  QUEUE_PREFIX: 'arg',
+};
 
 const TARGETS = [
   {
@@ -105,16 +123,15 @@ const TARGETS = [
     redis: true,
     queuePrefix: 'arg',
     args: [...nodeArgs('c'), mainJs],
-    env: {
-      NODE_ENV: 'production',
-      ROLE: 'api',
-      // Production's level by default: one access log line per request.
-      LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL || 'info',
-      ACCESS_LOG_ACCEPTED_LEVEL: process.env.BENCH_ACCEPTED_LOG_LEVEL || 'info',
-      CLIENTS_FILE: clientsFile,
-      TOKEN_SIGNING_SECRET: 'bench-signing-secret-0123456789abcdef0123',
-      QUEUE_PREFIX: 'arg',
-    },
+    env: gatewayEnv,
+  },
+  {
+    key: 'd',
+    name: `other gateway build (${otherGateway})`,
+    redis: true,
+    queuePrefix: 'arg',
+    args: [...nodeArgs('d'), otherMainJs],
+    env: gatewayEnv,
   },
 ].filter((t) => ONLY.includes(t.key));
 
@@ -240,7 +257,7 @@ async function main() {
     tool: TOOL,
     bodyBytes: Buffer.byteLength(body),
     idempotencyKey: 'not sent',
-    nodeArgs: { a: nodeArgs('a'), b: nodeArgs('b'), c: nodeArgs('c') },
+    nodeArgs: Object.fromEntries(TARGETS.map((t) => [t.key, nodeArgs(t.key)])),
   };
   console.error(
     `bench: ${TOOL}, ${CONNECTIONS} connections, ${ROUNDS} x ${DURATION_S}s rounds after ${WARMUP_S}s warm-up, body ${config.bodyBytes} B, work dir ${workDir}`,
@@ -297,6 +314,8 @@ async function main() {
       rpsBOverA: ratio('b', 'a', (r) => r.rps),
       p99COverB: ratio('c', 'b', (r) => r.p99Ms),
       cpuCOverB: ratio('c', 'b', (r) => r.cpuUsPerReq),
+      rpsDOverC: ratio('d', 'c', (r) => r.rps),
+      cpuDOverC: ratio('d', 'c', (r) => r.cpuUsPerReq),
     };
     info.machine.loadavgAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
     const result = { ...info, config, summary, ratios, rounds };
@@ -316,6 +335,9 @@ async function main() {
       }),
       '',
       `ratios (median of per-round ratios): c/b req/s ${ratios.rpsCOverB === null ? '-' : round2(ratios.rpsCOverB)} (goal >= 1.0), c/a req/s ${ratios.rpsCOverA === null ? '-' : round2(ratios.rpsCOverA)}, b/a req/s ${ratios.rpsBOverA === null ? '-' : round2(ratios.rpsBOverA)}, p99 c/b ${ratios.p99COverB === null ? '-' : round2(ratios.p99COverB)} (goal <= 1.5), CPU/req c/b ${ratios.cpuCOverB === null ? '-' : round2(ratios.cpuCOverB)}`,
+      ...(ratios.rpsDOverC === null
+        ? []
+        : [`other build: d/c req/s ${round2(ratios.rpsDOverC)}, CPU/req d/c ${round2(ratios.cpuDOverC)}`]),
       `Redis per request (whole run): ${TARGETS.filter((t) => t.redis)
         .map(
           (t) =>
