@@ -58,7 +58,13 @@ export function loadClients(config: AppConfig): GatewayClient[] {
     itemTypes: c.itemTypes === undefined ? undefined : new Set(c.itemTypes),
     requestsPerMinute: c.requestsPerMinute,
     pairsPerMinute: c.pairsPerMinute,
-    webhook: c.webhook === undefined ? undefined : { url: c.webhook.url, secret: c.webhook.secret },
+    webhook:
+      c.webhook === undefined
+        ? undefined
+        : {
+            url: c.webhook.url,
+            secrets: typeof c.webhook.secret === 'string' ? [c.webhook.secret] : [...c.webhook.secret],
+          },
     budgetWeight: c.budgetWeight ?? 1,
   }));
   const problems = duplicates(clients);
@@ -117,7 +123,7 @@ export class ClientRegistry {
 
   /** The webhook signing secrets, in plain text (HMAC needs them): the log scrubber must know them. */
   webhookSecrets(): string[] {
-    return this.all().flatMap((c) => (c.webhook === undefined ? [] : [c.webhook.secret]));
+    return this.all().flatMap((c) => c.webhook?.secrets ?? []);
   }
 
   /**

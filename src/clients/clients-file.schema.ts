@@ -7,7 +7,6 @@ import {
   IsNumber,
   IsObject,
   IsOptional,
-  IsString,
   IsUrl,
   Matches,
   Max,
@@ -27,6 +26,7 @@ const isSha256Hex = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]
 
 // Standard Webhooks secrets: `whsec_` + canonical base64 of 24 bytes or more.
 const WEBHOOK_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const isWebhookSecret = (v: unknown): boolean => typeof v === 'string' && WEBHOOK_SECRET.test(v);
 
 const WEBHOOK_SHAPE = 'webhook must be an object {"url": …, "secret": …}';
 
@@ -37,11 +37,18 @@ export class WebhookEntry {
   )
   url!: string;
 
-  @IsString()
-  @Matches(WEBHOOK_SECRET, {
-    message: 'secret must be "whsec_" followed by the base64 of at least 24 random bytes',
+  /** A list of two while a secret is rotated: each delivery then carries a signature by each. */
+  @ValidateBy({
+    name: 'webhookSecret',
+    validator: {
+      validate: (v: unknown) =>
+        isWebhookSecret(v) ||
+        (Array.isArray(v) && v.length >= 1 && v.length <= 2 && v.every(isWebhookSecret)),
+      defaultMessage: () =>
+        'secret must be "whsec_" followed by the base64 of at least 24 random bytes, or a list of two of them during a rotation',
+    },
   })
-  secret!: string;
+  secret!: string | string[];
 }
 
 export class ClientEntry {

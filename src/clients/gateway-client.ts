@@ -15,11 +15,11 @@ export interface GatewayClient {
   readonly budgetWeight: number;
 }
 
-/** Where `access_request.updated` deliveries go; the secret signs them (Standard Webhooks). */
+/** Where `access_request.updated` deliveries go; the secrets sign them (Standard Webhooks). */
 export interface ClientWebhook {
   readonly url: string;
-  /** `whsec_` + base64 of the key. */
-  readonly secret: string;
+  /** `whsec_` + base64 of the key. Usually one; two while the secret is rotated (a signature by each). */
+  readonly secrets: readonly string[];
 }
 
 /** A client and the one of its secrets that a caller presented. */

@@ -109,7 +109,7 @@ export class WebhookDeliveryProcessor
     const answer = await postWebhook({
       dispatcher: this.dispatcher,
       url: webhook.url,
-      headers: signWebhook(webhook.secret, id, body),
+      headers: signWebhook(webhook.secrets, id, body),
       body,
       timeoutMs: this.settings.timeoutMs,
       signal,

@@ -15,9 +15,12 @@ export function createWebhookDispatcher(timeoutMs: number): Agent {
   });
 }
 
-/** The Standard Webhooks headers; the timestamp is the attempt's, the id the delivery's. */
+/**
+ * The Standard Webhooks headers; the timestamp is the attempt's, the id the delivery's. One signature
+ * per secret, space-separated as the specification allows: a receiver that knows either one verifies.
+ */
 export function signWebhook(
-  secret: string,
+  secrets: readonly string[],
   id: string,
   body: string,
   now = new Date(),
@@ -25,7 +28,7 @@ export function signWebhook(
   return {
     'webhook-id': id,
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-    'webhook-signature': new Webhook(secret).sign(id, now, body),
+    'webhook-signature': secrets.map((secret) => new Webhook(secret).sign(id, now, body)).join(' '),
   };
 }
 

@@ -11,7 +11,7 @@ export interface TestClient {
   itemTypes?: string[];
   requestsPerMinute?: number;
   pairsPerMinute?: number;
-  webhook?: { url: string; secret: string };
+  webhook?: { url: string; secret: string | string[] };
   budgetWeight?: number;
 }
 

@@ -34,8 +34,16 @@ describe('clients file: webhook', () => {
       { id: 'hr', secret: 'hr-secret-1234', webhook: { url: URL_OK, secret: SECRET } },
       { id: 'plain', secret: 'plain-secret-1234' },
     ]);
-    expect(hr?.webhook).toEqual({ url: URL_OK, secret: SECRET });
+    expect(hr?.webhook).toEqual({ url: URL_OK, secrets: [SECRET] });
     expect(plain?.webhook).toBeUndefined();
+  });
+
+  it('takes a list of two secrets during a rotation, in the order given', () => {
+    const next = `whsec_${randomBytes(32).toString('base64')}`;
+    const [hr] = boot([
+      { id: 'hr', secret: 'hr-secret-1234', webhook: { url: URL_OK, secret: [SECRET, next] } },
+    ]);
+    expect(hr?.webhook).toEqual({ url: URL_OK, secrets: [SECRET, next] });
   });
 
   it('accepts http and https URLs, loopback and hosts without a TLD included', () => {
@@ -66,6 +74,17 @@ describe('clients file: webhook', () => {
     ['null', null, /clients\.0\.webhook/],
     ['a string', URL_OK, /clients\.0\.webhook/],
     ['an array', [{ url: URL_OK, secret: SECRET }], /clients\.0\.webhook: webhook must be an object/],
+    ['an empty list of secrets', { url: URL_OK, secret: [] }, /clients\.0\.webhook\.secret: .*list of two/],
+    [
+      'three secrets',
+      { url: URL_OK, secret: [SECRET, SECRET, SECRET] },
+      /clients\.0\.webhook\.secret: .*list of two/,
+    ],
+    [
+      'a list with a secret without whsec_',
+      { url: URL_OK, secret: [SECRET, randomBytes(32).toString('base64')] },
+      /clients\.0\.webhook\.secret: secret must be "whsec_"/,
+    ],
   ])('refuses %s at boot, naming the field', (_name, webhook, message) => {
     const error = bootError(webhook);
     expect(error).toMatch(/^CLIENTS_FILE .* is invalid/);

@@ -26,6 +26,8 @@ const SECRETS = {
   flaky: webhookSecret('flaky-signing-key'),
   silent: webhookSecret('silent-signing-key'),
   broken: webhookSecret('broken-signing-key'),
+  rotatingOld: webhookSecret('rotating-old-signing-key'),
+  rotatingNew: webhookSecret('rotating-new-signing-key'),
 };
 const CLIENT_SECRET = { hooked: 'hooked-client-secret', plain: 'plain-client-secret' };
 const FAST = { timeoutMs: 1_000, backoffBaseMs: 50, backoffMaxMs: 200 };
@@ -114,6 +116,11 @@ describe('webhooks', () => {
         secret: 'broken-client-secret',
         webhook: { url: `${receiver.url}/broken`, secret: SECRETS.broken },
       },
+      {
+        id: 'rotating',
+        secret: 'rotating-client-secret',
+        webhook: { url: `${receiver.url}/rotating`, secret: [SECRETS.rotatingOld, SECRETS.rotatingNew] },
+      },
     ]);
   });
   afterAll(async () => {
@@ -193,6 +200,26 @@ describe('webhooks', () => {
       expect(() =>
         new Webhook(SECRETS.hooked).verify(delivery!.body.replace(body.trackingId, randomUUID()), headers),
       ).toThrow();
+    });
+
+    it('signs with both secrets during a rotation: a receiver that knows either one verifies', async () => {
+      const body = record('rotating');
+      await notifier.notify('rotating', body);
+      const id = webhookMessageId(body.trackingId, body.updatedAt);
+      expect(await settled(queue, id)).toBe('completed');
+      const [delivery] = receiver.to('/rotating').filter((d) => trackingIdOf(d) === body.trackingId);
+      const headers = headersOf(delivery!);
+      const mac = (secret: string): string =>
+        createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+          .update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${delivery!.body}`)
+          .digest('base64');
+      expect(headers['webhook-signature']).toBe(
+        `v1,${mac(SECRETS.rotatingOld)} v1,${mac(SECRETS.rotatingNew)}`,
+      );
+      for (const secret of [SECRETS.rotatingOld, SECRETS.rotatingNew]) {
+        expect(new Webhook(secret).verify(delivery!.body, headers)).toMatchObject({ data: body });
+      }
+      expect(() => new Webhook(SECRETS.hooked).verify(delivery!.body, headers)).toThrow();
     });
 
     it('notifying the same change twice adds one job and one delivery; a newer change is another', async () => {
