@@ -7,6 +7,7 @@ import type { GatewayClient } from '../clients/gateway-client';
 export const TOKEN_TTL_SECONDS = 900;
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+const HEADER_DOT = `${HEADER}.`;
 
 export interface TokenClaims {
   readonly sub: string;
@@ -47,10 +48,11 @@ export class GatewayTokenService {
 
   /** The claims of a token this gateway signed and that has not expired; anything else is undefined. */
   verify(token: string, nowMs = Date.now()): TokenClaims | undefined {
+    // Every credential is tried as a token first: a client secret is turned away here without a split.
+    if (!token.startsWith(HEADER_DOT)) return undefined;
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
     const [header, payload, signature] = parts as [string, string, string];
-    if (header !== HEADER) return undefined;
     const given = Buffer.from(signature);
     const key = this.keys.findIndex((_, i) => {
       const expected = Buffer.from(this.sign(i, `${header}.${payload}`));
