@@ -63,7 +63,7 @@ export function loadClients(config: AppConfig): GatewayClient[] {
         ? undefined
         : {
             url: c.webhook.url,
-            secrets: typeof c.webhook.secret === 'string' ? [c.webhook.secret] : [...c.webhook.secret],
+            secrets: Array.isArray(c.webhook.secret) ? [...c.webhook.secret] : [c.webhook.secret],
           },
     budgetWeight: c.budgetWeight ?? 1,
   }));

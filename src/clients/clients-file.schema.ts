@@ -24,6 +24,12 @@ import {
 
 const isSha256Hex = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v);
 
+/** One value, or a list of two while it is rotated (both work until the old one is removed). */
+const oneOrRotatingPair =
+  (isOne: (v: unknown) => boolean) =>
+  (v: unknown): boolean =>
+    isOne(v) || (Array.isArray(v) && v.length >= 1 && v.length <= 2 && v.every(isOne));
+
 // Standard Webhooks secrets: `whsec_` + canonical base64 of 24 bytes or more.
 const WEBHOOK_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const isWebhookSecret = (v: unknown): boolean => typeof v === 'string' && WEBHOOK_SECRET.test(v);
@@ -37,13 +43,11 @@ export class WebhookEntry {
   )
   url!: string;
 
-  /** A list of two while a secret is rotated: each delivery then carries a signature by each. */
+  /** During a rotation each delivery carries a signature by each secret. */
   @ValidateBy({
     name: 'webhookSecret',
     validator: {
-      validate: (v: unknown) =>
-        isWebhookSecret(v) ||
-        (Array.isArray(v) && v.length >= 1 && v.length <= 2 && v.every(isWebhookSecret)),
+      validate: oneOrRotatingPair(isWebhookSecret),
       defaultMessage: () =>
         'secret must be "whsec_" followed by the base64 of at least 24 random bytes, or a list of two of them during a rotation',
     },
@@ -61,8 +65,7 @@ export class ClientEntry {
   @ValidateBy({
     name: 'secretSha256',
     validator: {
-      validate: (v: unknown) =>
-        isSha256Hex(v) || (Array.isArray(v) && v.length >= 1 && v.length <= 2 && v.every(isSha256Hex)),
+      validate: oneOrRotatingPair(isSha256Hex),
       defaultMessage: () =>
         'secretSha256 must be the hex sha256 of the secret (64 hex characters), or a list of two of them during a rotation',
     },
