@@ -148,13 +148,18 @@ export class SubmissionProcessor implements OnApplicationBootstrap, BeforeApplic
   private async recordInvalid(data: unknown, reason: string): Promise<void> {
     const owner = invalidJobOwner(data);
     if (owner === undefined) return;
-    await this.requests
+    const recorded = await this.requests
       .recordInvalid(owner.trackingId, {
         clientId: owner.clientId,
         createdAt: owner.acceptedAt ?? new Date().toISOString(),
       })
-      .catch(() => undefined);
+      .then(
+        () => true,
+        () => false,
+      );
     this.logger.error(`job ${owner.trackingId} failed: ${reason}`);
+    // FAILED is an end like any other: the request closes and its app's webhook is told.
+    if (recorded) await this.events.changed([owner.trackingId]);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/access-request/request-record';
 import { loadConfig } from '../../src/config/app-config';
 import { LifecycleStore } from '../../src/lifecycle/lifecycle.store';
+import { SUBMISSION_JOB_NAME, SUBMISSION_QUEUE } from '../../src/queue/submission-job';
 import { createSimulator, type RunningSimulator } from '../../src/simulator';
 import { REQUEST_FIELD, RequestStore } from '../../src/tracking/request.store';
 import { WEBHOOK_QUEUE, type WebhookJobData } from '../../src/webhooks/webhook-job';
@@ -170,6 +172,41 @@ describe('webhooks told by the lifecycle', () => {
     const same = events('/flaky', SECRETS.flaky, id).filter((e) => e.id === first.id);
     expect(same.length).toBeGreaterThanOrEqual(2);
     expect(same.every((e) => JSON.stringify(e.data) === JSON.stringify(first.data))).toBe(true);
+  });
+
+  it('a job FAILED for data the worker cannot use is told too: FAILED, no pairs, closed', async () => {
+    const id = randomUUID();
+    const submissions = new Queue(SUBMISSION_QUEUE, {
+      connection: { host: '127.0.0.1', port: redis.port },
+      prefix: 'arg',
+    });
+    try {
+      // Not a body this gateway accepts (REVOKE takes exactly one identity), as from an older producer.
+      await submissions.add(
+        SUBMISSION_JOB_NAME,
+        {
+          v: 1,
+          trackingId: id,
+          clientId: 'hooked',
+          acceptedAt: new Date().toISOString(),
+          request: {
+            requestType: 'REVOKE_ACCESS',
+            requestedFor: ['wh-u6', 'wh-u7'],
+            requestedItems: [{ type: 'ROLE', id: 'wh-r6', comment: 'no longer needed' }],
+          },
+        },
+        { jobId: id, attempts: 3 },
+      );
+    } finally {
+      await submissions.close();
+    }
+    await waitUntil('the FAILED request to be told', () => events('/hooked', SECRETS.hooked, id).length > 0);
+    const told = events('/hooked', SECRETS.hooked, id);
+    expect(story(told)).toEqual(['FAILED closed']);
+    expect(told.at(-1)?.data).toEqual(await status(AUTH.hooked, id));
+    expect(
+      sim.control.records({ operation: 'submit' }).calls.filter((c) => JSON.stringify(c).includes('wh-u6')),
+    ).toEqual([]);
   });
 
   it('a client without a webhook gets no delivery and no delivery job', async () => {
