@@ -7,7 +7,7 @@
 // writes the raw numbers to bench/results/. Knobs (all bounded): BENCH_ROUNDS, BENCH_DURATION_S,
 // BENCH_WARMUP_S, BENCH_CONNECTIONS, BENCH_TOOL=wrk|autocannon, BENCH_TARGETS=a,b,c,
 // BENCH_GATEWAY_LOG_LEVEL (default info), BENCH_ACCEPTED_LOG_LEVEL (the gateway's ACCESS_LOG_ACCEPTED_LEVEL,
-// default info), BENCH_NODE_ARGS_A/_B/_C (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
+// default info), BENCH_NODE_ARGS_A/_B/_C/_D (node flags for one target, e.g. BENCH_NODE_ARGS_C="--cpu-prof
 // --cpu-prof-dir=/tmp/prof" to profile the gateway under this load).
 // BENCH_OTHER_GATEWAY=/path/to/other/checkout with BENCH_TARGETS=c,d adds (d): that checkout's built
 // dist/main.js with (c)'s settings, to compare two versions of the gateway (A/B of one change) in one run.
