@@ -167,7 +167,7 @@ export class RequestCancelService {
         ]);
       }
       const codes = await withRedisTimeout(
-        this.events.lifecycle.cancel(stored.trackingId, (id) => this.calls.key(id), pairs),
+        this.events.lifecycle.cancel(stored.trackingId, this.calls.cancelKeys(stored.meta.clientId), pairs),
       );
       if (!codes.includes('unchanged')) return;
       // A pair moved on meanwhile (sent, split, ended): look again.

@@ -85,10 +85,10 @@ export class CancelService {
   private async cancelUnsent(trackingId: string): Promise<void> {
     const stored = await this.requests.load(trackingId);
     const inCalls = stored?.pairs.filter((p) => p.cancel?.state === 'PENDING' && p.call !== undefined) ?? [];
-    if (inCalls.length === 0) return;
+    if (stored === undefined || inCalls.length === 0) return;
     await this.lifecycle.store.cancel(
       trackingId,
-      (id) => this.calls.key(id),
+      this.calls.cancelKeys(stored.meta.clientId),
       inCalls.map((p) => ({
         fp: p.fp,
         call: p.call as string,

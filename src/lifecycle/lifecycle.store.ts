@@ -43,13 +43,14 @@ return tonumber(touch(reqKey, ttl, nowIso))
 `;
 
 /**
- * KEYS: request, dirty, the calls (nCalls), the claims. ARGV: tid, ttl, now ISO, now ms, nCalls,
- * nPairs, per pair [fp, call id, call index (0: none), claim index, cancelled result, note]. A pair
- * whose call is unsent ends CANCELLED (the seal re-checks `c:<fp>`, so it never goes); others are
- * noted. Per pair: 1 cancelled, 2 noted, 0 moved on meanwhile.
+ * KEYS: request, dirty, the calls (nCalls), the claims, the client's waiting counter. ARGV: tid, ttl,
+ * now ISO, now ms, nCalls, nPairs, per pair [fp, call id, call index (0: none), claim index, cancelled
+ * result, note]. A pair whose call is unsent ends CANCELLED (the seal re-checks `c:<fp>`, so it never
+ * goes); others are noted. Per pair: 1 cancelled, 2 noted, 0 moved on meanwhile. A unit cancelled out
+ * of a call never sealed leaves the waiting count now and is counted in `nc`, which the seal subtracts.
  */
 const CANCEL_LUA = `${TOUCH}
-local reqKey, dirtyKey = KEYS[1], KEYS[2]
+local reqKey, dirtyKey, waitKey = KEYS[1], KEYS[2], KEYS[#KEYS]
 local tid, ttl, nowIso, nowMs = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local nCalls, nPairs = tonumber(ARGV[5]), tonumber(ARGV[6])
 if redis.call('HEXISTS', reqKey, 'meta') == 0 then return {} end
@@ -63,8 +64,13 @@ for i = 1, nPairs do
   out[i] = 0
   if ci > 0 then
     if carrier == callId then
-      local state = redis.call('HGET', KEYS[2 + ci], 'state')
+      local callKey = KEYS[2 + ci]
+      local state = redis.call('HGET', callKey, 'state')
       if state == 'pending' or state == 'verified-absent' then
+        if state == 'pending' and redis.call('HEXISTS', callKey, 'sealed') == 0 then
+          redis.call('HINCRBY', callKey, 'nc', 1)
+          redis.call('DECRBY', waitKey, 1)
+        end
         redis.call('HSET', reqKey, 'o:' .. fp, cancelled)
         redis.call('HDEL', reqKey, 'c:' .. fp)
         redis.call('HINCRBY', reqKey, 'open', -1)
@@ -217,9 +223,10 @@ export class LifecycleStore {
     return { ok: true, version: r };
   }
 
+  /** `keys`: the call store's key names (its calls, the request's client's waiting counter). */
   async cancel(
     trackingId: string,
-    callKey: (callId: string) => string,
+    keys: { readonly call: (callId: string) => string; readonly waiting: string },
     pairs: readonly CancelPair[],
   ): Promise<('cancelled' | 'noted' | 'unchanged')[]> {
     const calls = [...new Set(pairs.map((p) => p.call).filter((c): c is string => c !== undefined))];
@@ -238,7 +245,7 @@ export class LifecycleStore {
       args.push(p.fp, p.call ?? '', ci, i + 1, p.cancelled, p.note);
     });
     const out = await this.cancelScript(
-      [this.requests.key(trackingId), this.dirtyKey, ...calls.map(callKey), ...claims],
+      [this.requests.key(trackingId), this.dirtyKey, ...calls.map(keys.call), ...claims, keys.waiting],
       args,
     );
     return pairs.map((_, i) => (out[i] === 1 ? 'cancelled' : out[i] === 2 ? 'noted' : 'unchanged'));

@@ -176,7 +176,8 @@ for c = 1, nNew do
 end
 if to ~= '' and to ~= state then
   if state == 'pending' and redis.call('HSETNX', callKey, 'sealed', 1) == 1 then
-    redis.call('DECRBY', waitKey, tonumber(redis.call('HGET', callKey, 'nu') or '0'))
+    local counts = redis.call('HMGET', callKey, 'nu', 'nc')
+    redis.call('DECRBY', waitKey, tonumber(counts[1] or '0') - tonumber(counts[2] or '0'))
   end
   redis.call('HSET', callKey, 'state', to)
 end

@@ -165,6 +165,11 @@ export class CallStore {
     return redisKey(this.prefix, 'waiting', clientId);
   }
 
+  /** The keys a cancel of one client's pairs writes besides the request (LifecycleStore.cancel). */
+  cancelKeys(clientId: string): { readonly call: (callId: string) => string; readonly waiting: string } {
+    return { call: (id) => this.key(id), waiting: this.waitingKey(clientId) };
+  }
+
   /** Bumped by every hand-off: an idle scheduler looks at the queues again when it moves. */
   get ticketKey(): string {
     return redisKey(this.prefix, 'calls', 'ticket');

@@ -342,3 +342,59 @@ describe('cancel of a pair whose IdentityNow request also carries another reques
     expect((await s.status(b)).pairs[0]?.identityNowState).toBe('EXECUTING');
   });
 });
+
+describe('cancel of a pair whose call was never sent', () => {
+  let s: WorkerStack;
+
+  beforeAll(async () => {
+    // One IdentityNow call per window: once it is spent, the next call waits unsent (never sealed).
+    s = await startWorkerStack({ env: { IDN_RATE_LIMIT_MAX: '1', IDN_RATE_LIMIT_WINDOW_MS: '5000' } });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  const waitingGauge = async (client: string): Promise<string | undefined> => {
+    const res = await request(s.gw.server).get('/metrics');
+    expect(res.status).toBe(200);
+    return new RegExp(`^gateway_pairs_waiting\\{client="${client}"\\} (\\S+)$`, 'm').exec(res.text)?.[1];
+  };
+
+  it('takes the pair out of the waiting-pairs gauge at once, and the later seal does not count it again', async () => {
+    const submits = (): number => s.sim.control.records({ operation: 'submit' }).calls.length;
+    // A first request spends the window (settled: its call's send is recorded, so it waits no more).
+    await s.settled(await s.post(role('nw-u1', 'nw-spent')));
+    expect(submits()).toBe(1);
+    const id = await s.post(role('nw-u2', 'nw-r'));
+    const client = (await s.status(id)).clientId;
+    const redis = s.redis.client();
+    let callId: string | undefined;
+    await waitUntil('the pair to be in a call', async () => {
+      const h = await redis.hgetall(`arg:req:${id}`);
+      callId = Object.entries(h).find(([k]) => k.startsWith('c:'))?.[1];
+      return callId !== undefined;
+    });
+    const callKey = `arg:call:${callId as string}`;
+    // Precondition: the call is still waiting for the budget, not sealed.
+    expect(await redis.hget(callKey, 'state')).toBe('pending');
+    expect(await redis.hexists(callKey, 'sealed')).toBe(0);
+    expect(await waitingGauge(client)).toBe('1');
+
+    const res = await request(s.gw.server)
+      .post(`/v3/access-requests/${id}/cancel`)
+      .set('authorization', 'Bearer dev-secret')
+      .send({ comment: 'no longer needed' });
+    expect(res.status).toBe(202);
+    expect((res.body as RequestRecord).state).toBe('CANCELLED');
+    expect(await waitingGauge(client)).toBe('0');
+
+    // The next window: the call is sealed with nothing left to send, and nothing is counted twice.
+    await waitUntil(
+      'the emptied call to be sealed',
+      async () => (await redis.hexists(callKey, 'sealed')) === 1,
+    );
+    expect(await redis.get(`arg:waiting:${client}`)).toBe('0');
+    expect(await waitingGauge(client)).toBe('0');
+    expect(submits()).toBe(1);
+  });
+});
