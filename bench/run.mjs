@@ -15,24 +15,22 @@
 // a CPU profile written to bench/results/profile-<time>/; prints the top functions of the measured
 // rounds (start-up and warm-up left out) with bench/profile-summary.mjs.
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { accessRequestBody } from './body.mjs';
 import { summariseProfile } from './profile-summary.mjs';
+import {
+  BASELINE_ENV,
+  benchRequest,
+  gatewayEnv as benchGatewayEnv,
+  gatewayMain,
+  SERVER_BARE,
+  SERVER_BASELINE,
+} from './targets.mjs';
 import { runLoad, wrkAvailable, wrkVersion } from './load.mjs';
 import { cpuMicros, freePort, peakRssMiB, spawnLogged, startRedis, stopChild, waitForPort } from './proc.mjs';
 
@@ -62,51 +60,26 @@ const nodeArgs = (key) => [
   ...(process.env[`BENCH_NODE_ARGS_${key.toUpperCase()}`] || '').split(' ').filter(Boolean),
 ];
 
-const SECRET = 'bench-client-secret-0123456789abcdef';
-const mainJs = join(root, 'dist', 'main.js');
-if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run bench\` (it builds first)`);
+const mainJs = gatewayMain();
 const otherGateway = process.env.BENCH_OTHER_GATEWAY;
-const otherMainJs = otherGateway ? join(otherGateway, 'dist', 'main.js') : undefined;
-if (ONLY.includes('d') && (otherMainJs === undefined || !existsSync(otherMainJs))) {
+if (ONLY.includes('d') && !otherGateway) {
   throw new Error('target d needs BENCH_OTHER_GATEWAY=<a checkout of this repository with a built dist/>');
 }
+const otherMainJs = ONLY.includes('d') ? gatewayMain(otherGateway) : undefined;
 
 const workDir = mkdtempSync(join(tmpdir(), 'arg-bench-'));
-const body = JSON.stringify(accessRequestBody());
-const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${SECRET}` };
-
-const clientsFile = join(workDir, 'clients.json');
-writeFileSync(
-  clientsFile,
-  JSON.stringify({
-    clients: [
-      {
-        id: 'bench',
-        secretSha256: createHash('sha256').update(SECRET).digest('hex'),
-        // Large enough never to trip during the run, so the quota script runs on every request.
-        requestsPerMinute: 1_000_000,
-      },
-    ],
-  }),
-);
-
-const gatewayEnv = {
-  NODE_ENV: 'production',
-  ROLE: 'api',
-  // Production's level by default: one access log line per request.
-  LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL || 'info',
-  ACCESS_LOG_ACCEPTED_LEVEL: process.env.BENCH_ACCEPTED_LOG_LEVEL || 'info',
-  CLIENTS_FILE: clientsFile,
-  TOKEN_SIGNING_SECRET: 'bench-signing-secret-0123456789abcdef0123',
-  QUEUE_PREFIX: 'arg',
-};
+const { body, headers } = benchRequest();
+const gatewayEnv = benchGatewayEnv(workDir, {
+  logLevel: process.env.BENCH_GATEWAY_LOG_LEVEL || 'info',
+  acceptedLogLevel: process.env.BENCH_ACCEPTED_LOG_LEVEL || 'info',
+});
 
 const TARGETS = [
   {
     key: 'a',
     name: 'bare node:http 202',
     redis: false,
-    args: [...nodeArgs('a'), join(here, 'server-bare.mjs')],
+    args: [...nodeArgs('a'), SERVER_BARE],
     env: {},
   },
   {
@@ -114,8 +87,8 @@ const TARGETS = [
     name: 'Fastify + hand validation + queue.add',
     redis: true,
     queuePrefix: 'bull',
-    args: [...nodeArgs('b'), join(here, 'server-baseline.mjs')],
-    env: { BENCH_SECRET: SECRET },
+    args: [...nodeArgs('b'), SERVER_BASELINE],
+    env: BASELINE_ENV,
   },
   {
     key: 'c',
