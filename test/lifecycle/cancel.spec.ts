@@ -348,7 +348,7 @@ describe('cancel of a pair whose call was never sent', () => {
 
   beforeAll(async () => {
     // One IdentityNow call per window: once it is spent, the next call waits unsent (never sealed).
-    s = await startWorkerStack({ env: { IDN_RATE_LIMIT_MAX: '1', IDN_RATE_LIMIT_WINDOW_MS: '5000' } });
+    s = await startWorkerStack({ env: { IDN_RATE_LIMIT_MAX: '1', IDN_RATE_LIMIT_WINDOW_MS: '10000' } });
   });
   afterAll(async () => {
     await s.close();
