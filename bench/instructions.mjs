@@ -18,16 +18,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, spawnLogged, startRedis, stopChild, waitForPort } from './proc.mjs';
+import { freePort, intEnv, spawnLogged, startRedis, stopChild, waitForPort } from './proc.mjs';
 import { BASELINE_ENV, benchRequest, gatewayEnv, gatewayMain, SERVER_BASELINE } from './targets.mjs';
-
-function intEnv(name, def, min, max) {
-  const raw = process.env[name];
-  const v = raw === undefined || raw === '' ? def : Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new Error(`${name} must be an integer ${min}..${max}`);
-  return v;
-}
 
 const WARMUP = intEnv('BENCH_IR_WARMUP', 6000, 0, 1_000_000);
 const REQUESTS = intEnv('BENCH_IR_REQUESTS', 5000, 100, 1_000_000);

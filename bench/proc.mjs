@@ -1,11 +1,20 @@
 // Child processes and /proc readings for the benchmark: a private redis-server per target, free
-// loopback ports, CPU time and peak RSS of a pid. Linux only (reads /proc).
+// loopback ports, CPU time and peak RSS of a pid, bounded knobs from the environment. Linux only.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A knob from the environment: an integer in [min, max], or the default when unset. */
+export function intEnv(name, def, min, max) {
+  const raw = process.env[name];
+  const v = raw === undefined || raw === '' ? def : Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new Error(`${name} must be an integer ${min}..${max}`);
+  return v;
+}
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 

@@ -32,18 +32,19 @@ import {
   SERVER_BASELINE,
 } from './targets.mjs';
 import { runLoad, wrkAvailable, wrkVersion } from './load.mjs';
-import { cpuMicros, freePort, peakRssMiB, spawnLogged, startRedis, stopChild, waitForPort } from './proc.mjs';
+import {
+  cpuMicros,
+  freePort,
+  intEnv,
+  peakRssMiB,
+  spawnLogged,
+  startRedis,
+  stopChild,
+  waitForPort,
+} from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-
-function intEnv(name, def, min, max) {
-  const raw = process.env[name];
-  const v = raw === undefined || raw === '' ? def : Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new Error(`${name} must be an integer ${min}..${max}`);
-  return v;
-}
 
 const PROFILE = process.argv.slice(2).includes('--profile');
 const ROUNDS = intEnv('BENCH_ROUNDS', PROFILE ? 2 : 5, 1, 30);
