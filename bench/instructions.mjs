@@ -4,7 +4,7 @@
 // Why a second measure next to `npm run bench`: CPU time on a shared 2-vCPU VM drifts ±10 % between
 // runs, and what a socket write costs (waking Redis or the load generator on the other vCPU) differs
 // threefold between hosts. User-space instructions do neither: the same build and load give the same
-// count within a few %, whatever else the host does. Kernel work is not counted, so this is the
+// count within about 1 %, whatever else the host does. Kernel work is not counted, so this is the
 // JavaScript and V8 work per request (what features cost), not the syscalls both targets pay alike.
 //
 // Usage: npm run bench:instructions [-- TARGET...]   (default: b c)
