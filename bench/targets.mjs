@@ -9,7 +9,7 @@ import { accessRequestBody } from './body.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export const SECRET = 'bench-client-secret-0123456789abcdef';
+const SECRET = 'bench-client-secret-0123456789abcdef';
 export const SERVER_BARE = join(here, 'server-bare.mjs');
 export const SERVER_BASELINE = join(here, 'server-baseline.mjs');
 export const BASELINE_ENV = { BENCH_SECRET: SECRET };
